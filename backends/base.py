@@ -1,0 +1,234 @@
+"""The primitive set every backend implements: the whole contract between the engine and a backend.
+
+Rules for every primitive:
+- Arguments are this backend's arrays (plus Python numbers, shapes, axes); results are this backend's array
+  type, a 0-d result included (never a NumPy or Python scalar).
+- Broadcasting, `axis` (None, an int or a tuple, already normalised to non-negative ints by the engine)
+  and `keepdims` follow NumPy.
+- Result dtypes follow NumPy 2 promotion; Python scalars are weak (float32 array * 2.0 stays float32).
+- Inputs are never mutated, except by the primitives whose names end in `_` (in-place updates).
+- A backend knows nothing about gradients and never imports the engine.
+"""
+
+
+class Backend:
+    """A named implementation of the primitive set; subclasses override every method below."""
+
+    name = "base"
+    array_type = None
+
+    def __repr__(self):
+        return f"<micrograd backend {self.name}>"
+
+    def _missing(self, prim):
+        raise NotImplementedError(f"backend {self.name!r} does not implement the primitive {prim!r}")
+
+    # creation and transfer
+    def asarray(self, data, dtype):
+        """A new array holding `data` (a NumPy array, nested lists or a number), cast to `dtype`."""
+        self._missing("asarray")
+
+    def to_numpy(self, a):
+        """A NumPy copy of `a` (on the host)."""
+        self._missing("to_numpy")
+
+    def zeros(self, shape, dtype):
+        """An array of zeros."""
+        self._missing("zeros")
+
+    def full(self, shape, value, dtype):
+        """An array filled with `value`."""
+        self._missing("full")
+
+    def arange(self, start, stop, step, dtype):
+        """Evenly spaced values in [start, stop), as numpy.arange."""
+        self._missing("arange")
+
+    def eye(self, n, m, dtype):
+        """An n x m identity matrix."""
+        self._missing("eye")
+
+    def astype(self, a, dtype):
+        """`a` cast to `dtype` (a new array)."""
+        self._missing("astype")
+
+    def copy(self, a):
+        """A contiguous copy of `a`."""
+        self._missing("copy")
+
+    # elementwise unary (floating inputs unless noted)
+    def neg(self, a):
+        """-a (any numeric dtype)."""
+        self._missing("neg")
+
+    def exp(self, a):
+        """exp(a)."""
+        self._missing("exp")
+
+    def log(self, a):
+        """Natural log; -inf at 0, nan below."""
+        self._missing("log")
+
+    def sqrt(self, a):
+        """Square root."""
+        self._missing("sqrt")
+
+    def abs(self, a):
+        """|a| (any numeric dtype)."""
+        self._missing("abs")
+
+    def sign(self, a):
+        """-1, 0 or 1 with a's dtype."""
+        self._missing("sign")
+
+    def tanh(self, a):
+        """tanh(a)."""
+        self._missing("tanh")
+
+    def sigmoid(self, a):
+        """1 / (1 + exp(-a)), computed without overflow for large |a|."""
+        self._missing("sigmoid")
+
+    def relu(self, a):
+        """max(a, 0), keeping a's dtype."""
+        self._missing("relu")
+
+    # elementwise binary, broadcasting
+    def add(self, a, b):
+        """a + b."""
+        self._missing("add")
+
+    def sub(self, a, b):
+        """a - b."""
+        self._missing("sub")
+
+    def mul(self, a, b):
+        """a * b."""
+        self._missing("mul")
+
+    def div(self, a, b):
+        """a / b (true division; integers give float64)."""
+        self._missing("div")
+
+    def pow(self, a, b):
+        """a ** b."""
+        self._missing("pow")
+
+    def maximum(self, a, b):
+        """Elementwise maximum (NaN propagates)."""
+        self._missing("maximum")
+
+    def minimum(self, a, b):
+        """Elementwise minimum (NaN propagates)."""
+        self._missing("minimum")
+
+    def compare(self, op, a, b):
+        """A bool array: `op` is one of "eq", "ne", "lt", "le", "gt", "ge"."""
+        self._missing("compare")
+
+    def where(self, cond, a, b):
+        """Elements of `a` where the bool array `cond` holds, else of `b`."""
+        self._missing("where")
+
+    def clip(self, a, lo, hi):
+        """`a` limited to [lo, hi]; either bound may be None."""
+        self._missing("clip")
+
+    # reductions
+    def sum(self, a, axis, keepdims):
+        """Sum over `axis` (None: all); bool and int64 sum to int64."""
+        self._missing("sum")
+
+    def max(self, a, axis, keepdims):
+        """Maximum over `axis`; raises ValueError on an empty reduction."""
+        self._missing("max")
+
+    def min(self, a, axis, keepdims):
+        """Minimum over `axis`."""
+        self._missing("min")
+
+    def argmax(self, a, axis):
+        """int64 index of the first maximum along the int `axis` (None: of the flattened array)."""
+        self._missing("argmax")
+
+    def argmin(self, a, axis):
+        """int64 index of the first minimum along the int `axis` (None: of the flattened array)."""
+        self._missing("argmin")
+
+    def all_finite(self, a):
+        """A Python bool: no NaN or Inf in `a` (synchronises with the device)."""
+        self._missing("all_finite")
+
+    # row kernels: reductions over one axis that fuse several passes
+    def logsumexp(self, a, axis, keepdims):
+        """log(sum(exp(a), axis)), stable (the maximum is subtracted first); `axis` is a tuple."""
+        self._missing("logsumexp")
+
+    def softmax(self, a, axis):
+        """exp(a - logsumexp(a, axis)) along the int `axis`."""
+        self._missing("softmax")
+
+    def log_softmax(self, a, axis):
+        """a - logsumexp(a, axis) along the int `axis`."""
+        self._missing("log_softmax")
+
+    # movement
+    def reshape(self, a, shape):
+        """`a` with a new shape of the same size (may share memory with `a`)."""
+        self._missing("reshape")
+
+    def transpose(self, a, axes):
+        """`a` with its axes permuted (may share memory)."""
+        self._missing("transpose")
+
+    def broadcast_to(self, a, shape):
+        """`a` broadcast to `shape` (may share memory; read-only)."""
+        self._missing("broadcast_to")
+
+    def getitem(self, a, index):
+        """a[index]: ints, slices, None, Ellipsis, integer arrays and bool arrays of this backend, as NumPy."""
+        self._missing("getitem")
+
+    def index_add(self, shape, index, values, dtype):
+        """A zero array of `shape` with `values` added at `index` (repeated indices accumulate).
+
+        The adjoint of getitem: index_add(a.shape, idx, g)[idx] sums every g aimed at one element.
+        """
+        self._missing("index_add")
+
+    def concatenate(self, arrays, axis):
+        """Arrays joined along an existing axis."""
+        self._missing("concatenate")
+
+    def pad(self, a, pad_width, value):
+        """`a` padded with the constant `value`; pad_width is ((before, after),) per axis."""
+        self._missing("pad")
+
+    # linear algebra
+    def matmul(self, a, b):
+        """a @ b with NumPy's rules (1-d operands, broadcast batch dimensions)."""
+        self._missing("matmul")
+
+    # convolution helpers (the image is already padded)
+    def im2col(self, x, kh, kw, stride):
+        """Patches of x (N, C, H, W) as (N, C, kh, kw, OH, OW), OH = (H - kh) // stride + 1."""
+        self._missing("im2col")
+
+    def col2im(self, cols, shape, stride):
+        """The adjoint of im2col: sums patches (N, C, kh, kw, OH, OW) back into an array of `shape`."""
+        self._missing("col2im")
+
+    # in-place updates (for optimizers and load_state_dict)
+    def assign_(self, dst, src):
+        """dst[...] = src, casting to dst's dtype."""
+        self._missing("assign_")
+
+    # device
+    def synchronize(self):
+        """Wait for queued work to finish (a no-op on CPU backends)."""
+        return None
+
+
+PRIMITIVES = tuple(
+    name for name, value in vars(Backend).items() if callable(value) and not name.startswith("_")
+)

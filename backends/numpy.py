@@ -1,0 +1,198 @@
+"""The reference backend: plain NumPy, obviously right; the oracle every other backend is tested against.
+
+Written against `self.xp` so a backend whose module mirrors NumPy (CuPy) can reuse it.
+"""
+import numpy as np
+
+from .base import Backend
+
+_COMPARE = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+            "ge": "greater_equal"}
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    xp = np
+    array_type = np.ndarray
+
+    def _arr(self, x):
+        """NumPy ufuncs return scalars for 0-d inputs; the contract says arrays."""
+        return x if type(x) is self.array_type else self.xp.asarray(x)
+
+    def asarray(self, data, dtype):
+        return self.xp.array(data, dtype=dtype, copy=True)
+
+    def to_numpy(self, a):
+        return np.array(a, copy=True)
+
+    def zeros(self, shape, dtype):
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def full(self, shape, value, dtype):
+        return self.xp.full(shape, value, dtype=dtype)
+
+    def arange(self, start, stop, step, dtype):
+        return self.xp.arange(start, stop, step, dtype=dtype)
+
+    def eye(self, n, m, dtype):
+        return self.xp.eye(n, m, dtype=dtype)
+
+    def astype(self, a, dtype):
+        return a.astype(dtype, copy=True)
+
+    def copy(self, a):
+        return self.xp.array(a, copy=True, order="C")
+
+    def neg(self, a):
+        return self._arr(self.xp.negative(a))
+
+    def exp(self, a):
+        return self._arr(self.xp.exp(a))
+
+    def log(self, a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.log(a))
+
+    def sqrt(self, a):
+        with np.errstate(invalid="ignore"):
+            return self._arr(self.xp.sqrt(a))
+
+    def abs(self, a):
+        return self._arr(self.xp.abs(a))
+
+    def sign(self, a):
+        return self._arr(self.xp.sign(a))
+
+    def tanh(self, a):
+        return self._arr(self.xp.tanh(a))
+
+    def sigmoid(self, a):
+        xp = self.xp
+        # exp of a non-positive number never overflows: use e = exp(-|a|) on both sides.
+        e = xp.exp(-xp.abs(a))
+        one = a.dtype.type(1)
+        return self._arr(xp.where(a >= 0, one / (one + e), e / (one + e)))
+
+    def relu(self, a):
+        return self._arr(self.xp.maximum(a, a.dtype.type(0)))
+
+    def add(self, a, b):
+        return self._arr(self.xp.add(a, b))
+
+    def sub(self, a, b):
+        return self._arr(self.xp.subtract(a, b))
+
+    def mul(self, a, b):
+        return self._arr(self.xp.multiply(a, b))
+
+    def div(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.true_divide(a, b))
+
+    def pow(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return self._arr(self.xp.power(a, b))
+
+    def maximum(self, a, b):
+        return self._arr(self.xp.maximum(a, b))
+
+    def minimum(self, a, b):
+        return self._arr(self.xp.minimum(a, b))
+
+    def compare(self, op, a, b):
+        return self._arr(getattr(self.xp, _COMPARE[op])(a, b))
+
+    def where(self, cond, a, b):
+        return self._arr(self.xp.where(cond, a, b))
+
+    def clip(self, a, lo, hi):
+        xp = self.xp
+        out = a
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        return self._arr(out if out is not a else a.copy())
+
+    def sum(self, a, axis, keepdims):
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        return self._arr(self.xp.sum(a, axis=axis, keepdims=keepdims, dtype=dtype))
+
+    def max(self, a, axis, keepdims):
+        return self._arr(self.xp.max(a, axis=axis, keepdims=keepdims))
+
+    def min(self, a, axis, keepdims):
+        return self._arr(self.xp.min(a, axis=axis, keepdims=keepdims))
+
+    def argmax(self, a, axis):
+        return self._arr(self.xp.argmax(a, axis=axis).astype(np.int64, copy=False))
+
+    def argmin(self, a, axis):
+        return self._arr(self.xp.argmin(a, axis=axis).astype(np.int64, copy=False))
+
+    def all_finite(self, a):
+        return bool(self.xp.isfinite(a).all())
+
+    def logsumexp(self, a, axis, keepdims):
+        xp = self.xp
+        m = xp.max(a, axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, a.dtype.type(0))
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.sum(xp.exp(a - m), axis=axis, keepdims=True)) + m
+        if not keepdims:
+            out = out.reshape([n for i, n in enumerate(a.shape) if i not in axis])
+        return self._arr(out)
+
+    def softmax(self, a, axis):
+        xp = self.xp
+        e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
+        return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
+
+    def log_softmax(self, a, axis):
+        return self._arr(a - self.logsumexp(a, (axis,), True))
+
+    def reshape(self, a, shape):
+        return a.reshape(shape)
+
+    def transpose(self, a, axes):
+        return a.transpose(axes)
+
+    def broadcast_to(self, a, shape):
+        return self.xp.broadcast_to(a, shape)
+
+    def getitem(self, a, index):
+        return self._arr(a[index])
+
+    def index_add(self, shape, index, values, dtype):
+        out = self.xp.zeros(shape, dtype=dtype)
+        self.xp.add.at(out, index, values)
+        return out
+
+    def concatenate(self, arrays, axis):
+        return self.xp.concatenate(arrays, axis=axis)
+
+    def pad(self, a, pad_width, value):
+        return self.xp.pad(a, pad_width, mode="constant", constant_values=value)
+
+    def matmul(self, a, b):
+        return self._arr(self.xp.matmul(a, b))
+
+    def im2col(self, x, kh, kw, stride):
+        win = self.xp.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+        win = win[:, :, ::stride, ::stride]
+        return self.xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+
+    def col2im(self, cols, shape, stride):
+        n, c, kh, kw, oh, ow = cols.shape
+        out = self.xp.zeros(shape, dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
+        return out
+
+    def assign_(self, dst, src):
+        dst[...] = src
+        return dst
+
+
+backend = NumpyBackend()

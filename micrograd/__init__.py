@@ -1,0 +1,17 @@
+"""micrograd: a small, fast, correct automatic-differentiation engine (scalar Value and n-d Tensor)."""
+from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
+from .dtypes import bool_, float32, float64, int64
+from .engine import Value
+from .factories import (arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
+                        zeros_like)
+from .ops import (abs, exp, log, relu, sigmoid, sqrt, tanh)  # noqa: A004
+from .ops import (argmax, argmin, broadcast_to, clip, concatenate, flatten, log_softmax, logsumexp, matmul,
+                  maximum, mean, minimum, pad, permute, reshape, softmax, squeeze, stack, sum, transpose,
+                  unsqueeze, var, where)
+from .ops import max, min  # noqa: A004  (mg.max / mg.min as in NumPy and PyTorch)
+from .tensor import Tensor
+
+cat = concatenate
+
+__version__ = "0.2.0"

@@ -1,0 +1,426 @@
+"""Graph recording and reverse-mode differentiation for Tensors.
+
+Every differentiable op is a `Function`: `forward(ctx, *args)` computes with backend primitives while
+recording is off; `backward(ctx, *grads)` is written with differentiable Tensor ops, so running it with
+recording on (create_graph=True) gives gradients of gradients. The graph is a DAG of `Node`s; a Tensor
+points at the node that made it. Backward walks it in one iterative topological pass.
+"""
+import contextvars
+import functools
+import os
+import traceback
+
+from . import backend as _backend_registry
+from .graph import toposort
+
+_grad_enabled = contextvars.ContextVar("micrograd_grad_enabled", default=True)
+_anomaly = contextvars.ContextVar("micrograd_detect_anomaly", default=False)
+_Tensor = None  # set by micrograd.tensor (which imports this module)
+
+RELEASED = ("backward: trying to backward through the graph a second time (or to use saved tensors after "
+            "they were freed); its buffers were released by the first backward(). Pass retain_graph=True to "
+            "the first backward() or mg.grad() to go through the graph again")
+
+_PACKAGE_DIRS = (os.path.dirname(os.path.abspath(__file__)),)
+
+
+def is_grad_enabled():
+    """Whether ops record the graph here (False inside no_grad)."""
+    return _grad_enabled.get()
+
+
+class _GradMode:
+    """A context manager and decorator that sets the recording switch (per thread and async context)."""
+
+    enabled = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        self._tokens = []
+        return self(func) if callable(func) else self
+
+    def __enter__(self):
+        self._tokens.append(_grad_enabled.set(self.enabled))
+        return self
+
+    def __exit__(self, *exc):
+        _grad_enabled.reset(self._tokens.pop())
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops inside do not record the graph; as `with mg.no_grad():` or as a decorator."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Ops inside record the graph again (e.g. within no_grad); a context manager or decorator."""
+
+    enabled = True
+
+
+class detect_anomaly:
+    """Within the block, raise at the first op whose forward output or gradient holds NaN or Inf.
+
+    The error names the op and the line of user code that created it. Recording where each op was
+    created costs time, so use it for debugging only.
+    """
+
+    def __init__(self):
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_anomaly.set(True))
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly.reset(self._tokens.pop())
+        return False
+
+
+def _user_frame():
+    """'file:line: code' of the innermost stack frame outside micrograd."""
+    for frame in reversed(traceback.extract_stack()):
+        path = os.path.abspath(frame.filename)
+        if not path.startswith(_PACKAGE_DIRS) and "micrograd" + os.sep + "backends" not in path:
+            return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+    return "<unknown>"
+
+
+def _all_finite(t):
+    return t.dtype.kind != "f" or t._backend.all_finite(t.data)
+
+
+class Context:
+    """What a Function's forward leaves for its backward: saved tensors and any attributes it sets."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.needs_input_grad = ()
+        self._saved = ()
+        self._out = None
+        self._node = None
+        self._released = False
+
+    def save_for_backward(self, *tensors):
+        """Keep Tensors (or None) for backward; read them back with `ctx.saved_tensors`."""
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._released:
+            raise RuntimeError(RELEASED)
+        return self._saved
+
+    def output(self, index=0):
+        """The op's output `index` as a Tensor on the graph (for backward rules written with the output)."""
+        if self._released:
+            raise RuntimeError(RELEASED)
+        return _Tensor._make(self._out[index], self.backend, True, self._node, index)
+
+    def _release(self):
+        keep = ("backend", "needs_input_grad", "_node")
+        for name in [k for k in vars(self) if k not in keep]:
+            delattr(self, name)
+        self._released = True
+
+
+class Node:
+    """One recorded op application: its Function, context, and an edge per positional argument."""
+
+    __slots__ = ("fn", "ctx", "edges", "n_out", "out_meta", "where", "hooks", "retained", "__weakref__")
+
+    def __init__(self, fn, ctx, edges, out_meta):
+        self.fn = fn
+        self.ctx = ctx
+        self.edges = edges  # per argument: None, or (Node, output index), or (leaf Tensor, 0)
+        self.n_out = len(out_meta)
+        self.out_meta = out_meta  # (shape, dtype) of each output
+        self.where = None
+        self.hooks = None  # {output index: [hook, ...]}
+        self.retained = None  # {output index: weakref to a Tensor with retain_grad()}
+
+    @property
+    def name(self):
+        return self.fn.__name__
+
+    def parents(self):
+        return [e[0] for e in self.edges if e is not None and type(e[0]) is Node]
+
+
+class Function:
+    """Base class of differentiable ops, built-in and user-defined, with PyTorch's semantics.
+
+    Subclasses define `forward(ctx, *args)` (receives Tensors and other arguments; runs with recording off;
+    returns a Tensor, a backend array, or a tuple of them) and `backward(ctx, *grads)` (receives one
+    Tensor per output; returns one gradient per positional forward argument, None for non-Tensors),
+    and are called as `MyOp.apply(*args)`.
+    """
+
+    saves_output = False  # True: apply keeps the output arrays for ctx.output()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("Function subclasses must define backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _Tensor
+        backend = None
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                if backend is None:
+                    backend = a._backend
+                elif a._backend is not backend:
+                    raise ValueError(f"{cls.__name__}: tensors live on different backends; got "
+                                     f"{backend.name!r} and {a._backend.name!r} (move one with .to(name))")
+                if a.requires_grad:
+                    requires = True
+        if backend is None:
+            backend = _backend_registry.current()
+        requires = requires and _grad_enabled.get()
+        ctx = Context(backend)
+        if requires:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        token = _grad_enabled.set(False)
+        try:
+            raw = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _grad_enabled.reset(token)
+        single = not isinstance(raw, tuple)
+        outs = [_as_output(cls, o, backend) for o in ((raw,) if single else raw)]
+        anomaly = _anomaly.get()
+        if anomaly:
+            where = _user_frame()
+            if not all(_all_finite(o) for o in outs) and all(
+                    _all_finite(a) for a in args if isinstance(a, Tensor)):
+                raise RuntimeError(f"detect_anomaly: {cls.__name__} produced NaN or Inf in its forward output;"
+                                   f" the op was called at {where}")
+        if requires:
+            edges = tuple(
+                ((a._node, a._index) if a._node is not None else (a, 0))
+                if isinstance(a, Tensor) and a.requires_grad else None for a in args)
+            node = Node(cls, ctx, edges, tuple((o.data.shape, o.dtype) for o in outs))
+            ctx._node = node
+            if anomaly:
+                node.where = where
+            if cls.saves_output:
+                ctx._out = tuple(o.data for o in outs)
+            for i, o in enumerate(outs):
+                if o.dtype.kind == "f":
+                    o.requires_grad = True
+                    o._node = node
+                    o._index = i
+        return outs[0] if single else tuple(outs)
+
+
+def _as_output(fn, o, backend):
+    if isinstance(o, _Tensor):
+        if o._backend is not backend:
+            raise ValueError(f"{fn.__name__}: forward returned a tensor on backend {o._backend.name!r}; "
+                             f"its inputs are on {backend.name!r}")
+        return _Tensor._make(o.data, backend, False, None, 0)
+    if isinstance(o, backend.array_type):
+        return _Tensor._make(o, backend, False, None, 0)
+    raise TypeError(f"{fn.__name__}: forward must return Tensors; got {type(o).__name__}")
+
+
+def _accumulate(a, b):
+    return b if a is None else a + b
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
+    """Propagate `root_grads` from `roots` back through the graph.
+
+    With `targets` None, gradients of leaves accumulate into their `.grad`; otherwise the gradients of
+    the target Tensors are returned (in order, None where unreached) and no `.grad` changes.
+    """
+    Tensor = _Tensor
+    grads = {}  # Node -> list of per-output gradients
+    leaf_grads = {}  # id(leaf) -> [leaf, gradient]
+    seen_arrays = set()
+    want = None
+    if targets is not None:
+        want = {}
+        for i, t in enumerate(targets):
+            key = (id(t._node), t._index) if t._node is not None else (id(t), 0)
+            want.setdefault(key, []).append(i)
+    results = [None] * (len(targets) if targets is not None else 0)
+
+    root_nodes = []
+    for t, g in zip(roots, root_grads):
+        seen_arrays.add(id(g.data))
+        if t._node is None:
+            slot = leaf_grads.setdefault(id(t), [t, None])
+            slot[1] = _accumulate(slot[1], g)
+            continue
+        if t._node not in grads:
+            grads[t._node] = [None] * t._node.n_out
+            root_nodes.append(t._node)
+        lst = grads[t._node]
+        lst[t._index] = _accumulate(lst[t._index], g)
+
+    sentinel = object()
+    order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
+    order.pop()  # the sentinel
+    token = _grad_enabled.set(bool(create_graph))
+    try:
+        for node in reversed(order):
+            gs = grads.pop(node, None)
+            if gs is None:
+                continue
+            if node.ctx._released:
+                raise RuntimeError(RELEASED)
+            if node.hooks:
+                for i, hooks in node.hooks.items():
+                    for hook in hooks:
+                        if gs[i] is not None:
+                            new = hook(gs[i])
+                            gs[i] = gs[i] if new is None else new
+            if node.retained:
+                for i, ref in node.retained.items():
+                    t = ref()
+                    if t is not None and gs[i] is not None and targets is None:
+                        t.grad = gs[i] if create_graph else _owned(gs[i], seen_arrays)
+            if want is not None:
+                for i in range(node.n_out):
+                    for k in want.get((id(node), i), ()):
+                        results[k] = gs[i]
+            if all(g is None for g in gs):
+                continue
+            for i, g in enumerate(gs):
+                if g is None:
+                    shape, dtype = node.out_meta[i]
+                    gs[i] = Tensor._make(node.ctx.backend.zeros(shape, dtype), node.ctx.backend, False, None, 0)
+            in_grads = node.fn.backward(node.ctx, *gs)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if len(in_grads) < len(node.edges):
+                raise RuntimeError(f"{node.name}.backward returned {len(in_grads)} gradients; expected one per "
+                                   f"forward argument ({len(node.edges)})")
+            if not retain_graph:
+                node.ctx._release()
+            for edge, g in zip(node.edges, in_grads):
+                if edge is None or g is None:
+                    continue
+                target, idx = edge
+                if not isinstance(g, Tensor):
+                    raise TypeError(f"{node.name}.backward returned a {type(g).__name__}; expected a Tensor")
+                if type(target) is Node:
+                    shape, dtype = target.out_meta[idx]
+                else:
+                    shape, dtype = target.shape, target.dtype
+                if g.shape != shape:
+                    raise RuntimeError(f"{node.name}.backward: gradient shape {g.shape} does not match the "
+                                       f"input shape {shape}")
+                if g.dtype != dtype:
+                    g = g.astype(dtype)
+                if node.where is not None and not _all_finite(g):
+                    raise RuntimeError(f"detect_anomaly: the backward of {node.name} produced NaN or Inf in "
+                                       f"its gradient; the op was called at {node.where}")
+                if type(target) is Node:
+                    lst = grads.get(target)
+                    if lst is None:
+                        lst = grads[target] = [None] * target.n_out
+                    lst[idx] = _accumulate(lst[idx], g)
+                else:
+                    slot = leaf_grads.setdefault(id(target), [target, None])
+                    slot[1] = _accumulate(slot[1], g)
+        for leaf, g in leaf_grads.values():
+            for hook in leaf._hooks or ():
+                new = hook(g)
+                g = g if new is None else new
+            if want is not None:
+                for k in want.get((id(leaf), 0), ()):
+                    results[k] = g
+                continue
+            if not create_graph:
+                g = _owned(g, seen_arrays)
+                g.requires_grad = False
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+    finally:
+        _grad_enabled.reset(token)
+    return results
+
+
+def _owned(g, seen_arrays):
+    """`g` detached, copied if its array may be shared (a view, or already handed to another tensor)."""
+    arr = g.data
+    if getattr(arr, "base", None) is not None or id(arr) in seen_arrays:
+        arr = g._backend.copy(arr)
+    seen_arrays.add(id(arr))
+    return _Tensor._make(arr, g._backend, False, None, 0)
+
+
+def _root_grad(t, grad, op):
+    Tensor = _Tensor
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"{op}: grad can be created implicitly only for a single-element output; got "
+                               f"shape {t.shape}. Pass the gradient of the output, e.g. y.backward(mg.ones_like(y))")
+        return Tensor._make(t._backend.full(t.shape, 1, t.dtype), t._backend, False, None, 0)
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad, dtype=t.dtype, backend=t._backend.name)
+    if grad.shape != t.shape:
+        raise RuntimeError(f"{op}: the gradient's shape {grad.shape} does not match the output's {t.shape}")
+    if grad._backend is not t._backend:
+        raise ValueError(f"{op}: gradient on backend {grad._backend.name!r}, output on {t._backend.name!r}")
+    return grad if grad.dtype == t.dtype else grad.astype(t.dtype)
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's `.grad` (see Tensor.backward)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no graph (did you create it "
+                           "inside no_grad, or forget requires_grad=True on an input?)")
+    g = _root_grad(tensor, grad, "backward")
+    _run_backward([tensor], [g], retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple; `.grad` is left untouched.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad (leaves or intermediate results).
+        grad_outputs: gradients of the outputs (None: ones for single-element outputs).
+        create_graph: record the backward pass so the results can be differentiated again.
+        allow_unused: give None for an input the outputs do not depend on (otherwise that raises).
+    """
+    Tensor = _Tensor
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    for i, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad and has no graph")
+    roots = [_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = _run_backward(outputs, roots, retain_graph, create_graph, targets=inputs)
+    for i, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+    return tuple(results)

@@ -1,0 +1,47 @@
+"""Matrix products."""
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .util import lift, unbroadcast
+
+
+class MatMul(Function):
+    """a @ b (2-d or more, batch dims broadcast); d/da = g @ b^T, d/db = a^T @ g."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.matmul(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g @ b.mT, a.shape) if na else None
+        gb = unbroadcast(a.mT @ g, b.shape) if nb else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """a @ b with NumPy's rules: 1-d operands are promoted to matrices and the added axis removed."""
+    if not isinstance(a, Tensor):
+        a = lift(a, b, "matmul")
+    if not isinstance(b, Tensor):
+        b = lift(b, a, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension; got {a.shape} @ {b.shape}")
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ValueError(f"matmul: inner dimensions differ; got {a.shape} @ {b.shape}")
+    try:
+        np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions cannot be broadcast; got {a.shape} @ {b.shape}") from None
+    out = MatMul.apply(a2, b2)
+    if b.ndim == 1:
+        out = out.squeeze(-1)
+    if a.ndim == 1:
+        out = out.squeeze(-2 if b.ndim > 1 else -1)
+    return out

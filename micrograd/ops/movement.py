@@ -1,0 +1,314 @@
+"""Movement ops: reshape, permute, broadcast, indexing and its adjoint, concatenate, pad, im2col."""
+import numbers
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .util import broadcast_shapes, normalize_axis, unbroadcast
+
+
+class Reshape(Function):
+    """x with a new shape; the gradient is reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x._backend.reshape(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    """x with its axes permuted; the gradient is permuted back."""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x._backend.transpose(x.data, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.axes)
+        for i, a in enumerate(ctx.axes):
+            inverse[a] = i
+        return g.permute(*inverse), None
+
+
+class BroadcastTo(Function):
+    """x broadcast to a shape; the gradient is summed over the broadcast axes."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x._backend.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.shape), None
+
+
+class GetItem(Function):
+    """x[index]; the gradient scatter-adds into zeros of x's shape (repeated indices accumulate)."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return x._backend.getitem(x.data, index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, shape=ctx.shape, index=ctx.index), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with v added at index; the adjoint of GetItem, so d/dv = g[index]."""
+
+    @staticmethod
+    def forward(ctx, v, shape, index):
+        ctx.index = index
+        return v._backend.index_add(shape, index, v.data, v.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return GetItem.apply(g, index=ctx.index), None, None
+
+
+class Concatenate(Function):
+    """Tensors joined along an axis; each gets its slice of the gradient."""
+
+    @staticmethod
+    def forward(ctx, *xs, axis):
+        ctx.axis = axis
+        ctx.sizes = [x.shape[axis] for x in xs]
+        return xs[0]._backend.concatenate([x.data for x in xs], axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        out, start = [], 0
+        lead = (slice(None),) * ctx.axis
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            out.append(g[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(out)
+
+
+class Pad(Function):
+    """x padded with a constant; the gradient is the interior slice."""
+
+    @staticmethod
+    def forward(ctx, x, pad_width, value):
+        ctx.slices = tuple(slice(b, b + n) for (b, _), n in zip(pad_width, x.shape))
+        return x._backend.pad(x.data, pad_width, value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.slices], None, None
+
+
+class Im2Col(Function):
+    """Patches (N, C, kh, kw, OH, OW) of an image (N, C, H, W); the adjoint is Col2Im."""
+
+    @staticmethod
+    def forward(ctx, x, kh, kw, stride):
+        ctx.shape, ctx.stride = x.shape, stride
+        return x._backend.im2col(x.data, kh, kw, stride)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Col2Im.apply(g, shape=ctx.shape, stride=ctx.stride), None, None, None
+
+
+class Col2Im(Function):
+    """Patches summed back into an image; the adjoint is Im2Col."""
+
+    @staticmethod
+    def forward(ctx, cols, shape, stride):
+        ctx.k, ctx.stride = cols.shape[2:4], stride
+        return cols._backend.col2im(cols.data, shape, stride)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Im2Col.apply(g, kh=ctx.k[0], kw=ctx.k[1], stride=ctx.stride), None, None
+
+
+def _shape_arg(op, shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    out = []
+    for n in shape:
+        if isinstance(n, Tensor):
+            n = int(n)
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"{op}: shape entries must be ints; got {shape!r}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def reshape(x, *shape):
+    """x with a new shape (ints or one tuple; one -1 is inferred)."""
+    shape = _shape_arg("reshape", shape)
+    size = x.numel()
+    if shape.count(-1) > 1 or any(n < -1 for n in shape):
+        raise ValueError(f"reshape: only one -1 and no other negative sizes allowed; got {shape}")
+    known = 1
+    for n in shape:
+        known *= n if n != -1 else 1
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    elif known != size:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+def permute(x, *axes):
+    """x with its axes reordered."""
+    axes = _shape_arg("permute", axes)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
+        raise ValueError(f"permute: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, axes=axes)
+
+
+def transpose(x, dim0, dim1):
+    """x with axes dim0 and dim1 swapped (PyTorch's transpose)."""
+    a, b = (normalize_axis(d, x.ndim, "transpose", x.shape)[0] for d in (dim0, dim1))
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, *axes)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """x with axes start_dim..end_dim merged into one."""
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = (normalize_axis(d, x.ndim, "flatten", x.shape)[0] for d in (start_dim, end_dim))
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+def unsqueeze(x, axis):
+    """x with a new axis of size 1 at `axis` (in -ndim-1 .. ndim)."""
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor of {x.ndim} dimensions; "
+                         f"got shape {x.shape}")
+    axis = axis % (x.ndim + 1)
+    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x, axis=None):
+    """x without axes of size 1 (all of them, or those named; naming an axis whose size is not 1 raises)."""
+    if axis is None:
+        return x.reshape(tuple(n for n in x.shape if n != 1))
+    axes = normalize_axis(axis, x.ndim, "squeeze", x.shape)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1; got shape {x.shape}")
+    return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape` (NumPy rules)."""
+    shape = _shape_arg("broadcast_to", (shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
+    if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    if shape == x.shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def _index_part(p, x, op):
+    b = x._backend
+    if p is None or p is Ellipsis or isinstance(p, slice):
+        return p
+    if isinstance(p, Tensor):
+        if p._backend is not b:
+            raise ValueError(f"{op}: index tensor on backend {p.backend!r}, indexed tensor on {x.backend!r}")
+        if p.dtype.kind not in "iub":
+            raise IndexError(f"{op}: index tensors must be integer or bool; got {p.dtype.name}")
+        return p.data
+    if isinstance(p, (bool, np.bool_)):
+        return p
+    if isinstance(p, numbers.Integral):
+        return int(p)
+    if isinstance(p, (list, np.ndarray)) or isinstance(p, b.array_type):
+        arr = np.asarray(p) if not isinstance(p, b.array_type) else p
+        if arr.dtype.kind not in "iub":
+            if arr.size == 0:
+                arr = arr.astype(np.int64)
+            else:
+                raise IndexError(f"{op}: index arrays must be integer or bool; got {arr.dtype}")
+        if arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+        return arr if isinstance(arr, b.array_type) else b.asarray(arr, arr.dtype)
+    raise IndexError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
+
+
+def getitem(x, index):
+    """x[index] with NumPy semantics; integer-array gradients accumulate for repeated indices."""
+    parts = index if isinstance(index, tuple) else (index,)
+    index = tuple(_index_part(p, x, "getitem") for p in parts)
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as exc:
+        raise IndexError(f"getitem: {exc}; indexing a tensor of shape {x.shape}") from None
+
+
+def index_add(shape, index, values):
+    """zeros(shape) with `values` added at `index` (a normalised index); differentiable in `values`."""
+    return IndexAdd.apply(values, shape=tuple(shape), index=index.data if isinstance(index, Tensor) else index)
+
+
+def concatenate(tensors, axis=0, *, dim=None):
+    """Tensors joined along an existing axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("concatenate: every element must be a Tensor")
+    axis = dim if dim is not None else axis
+    first = tensors[0]
+    if first.ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
+    ax = normalize_axis(axis, first.ndim, "concatenate", first.shape)[0]
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != ax):
+            raise ValueError(f"concatenate: all tensors must have the same shape except along axis {ax}; "
+                             f"got {first.shape} and {t.shape}")
+    dt = np.result_type(*[t.dtype for t in tensors])
+    tensors = [t if t.dtype == dt else t.astype(dt) for t in tensors]
+    return Concatenate.apply(*tensors, axis=ax)
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """Tensors of one shape joined along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    axis = dim if dim is not None else axis
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        if t.shape != shape:
+            raise ValueError(f"stack: all tensors must have the same shape; got {shape} and {t.shape}")
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+
+
+def pad(x, pad_width, value=0):
+    """x padded with a constant (NumPy's pad_width: an int, (before, after) or one pair per axis)."""
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad widths must be non-negative; got {pad_width!r}")
+    widths = tuple((int(b), int(a)) for b, a in widths)
+    return Pad.apply(x, pad_width=widths, value=value)

@@ -1,0 +1,87 @@
+"""Helpers shared by the ops: argument normalisation and the one broadcast-gradient reduction."""
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def lift(x, like, op):
+    """`x` as a Tensor on `like`'s backend; a Python number becomes a weak 0-d tensor (NumPy 2 promotion)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
+        if isinstance(x, np.generic):
+            dtype = np.result_type(like.dtype, x.dtype)
+        else:
+            dtype = np.result_type(like.dtype, x)
+        return Tensor._make(like._backend.asarray(x, dtype), like._backend, False, None, 0)
+    if isinstance(x, (np.ndarray, list, tuple)) or isinstance(x, like._backend.array_type):
+        return Tensor(x, dtype=x.dtype if hasattr(x, "dtype") else None, backend=like._backend.name)
+    raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
+
+
+def broadcast_shapes(op, *shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"{op}: shapes cannot be broadcast together; got "
+                         f"{' and '.join(str(tuple(s)) for s in shapes)}") from None
+
+
+def unbroadcast(g, shape):
+    """Sum the gradient `g` of a broadcast result back to an input's `shape` (differentiable)."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape) if out.shape != shape else out
+
+
+def normalize_axis(axis, ndim, op, shape=None):
+    """`axis` (None, int or sequence; negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    many = isinstance(axis, (tuple, list))
+    axes = tuple(axis) if many else (axis,)
+    out = []
+    for a in axes:
+        if isinstance(a, Tensor):
+            a = int(a)
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None; got {axis!r}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions"
+                             f"{'' if shape is None else f'; got shape {tuple(shape)}'}")
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    if ndim == 0:
+        return ()
+    return tuple(sorted(out))
+
+
+def axis_args(op, axis, keepdims, dim, keepdim):
+    """Merge NumPy's words (axis, keepdims) with PyTorch's aliases (dim, keepdim)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: pass axis or dim, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def single_axis(axis, ndim, op, shape):
+    """One axis as a non-negative int."""
+    if isinstance(axis, (tuple, list)):
+        if len(axis) != 1:
+            raise ValueError(f"{op}: takes a single axis; got {axis!r}")
+        axis = axis[0]
+    return normalize_axis(axis, ndim, op, shape)[0] if ndim else 0
+
+
+def keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
