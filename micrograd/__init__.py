@@ -11,6 +11,7 @@ from .ops import (argmax, argmin, broadcast_to, clip, concatenate, flatten, log_
                   unsqueeze, var, where)
 from .ops import max, min  # noqa: A004  (mg.max / mg.min as in NumPy and PyTorch)
 from .tensor import Tensor
+from .viz import to_dot
 
 cat = concatenate
 

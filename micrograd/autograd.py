@@ -277,6 +277,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
     order.pop()  # the sentinel
     token = _grad_enabled.set(bool(create_graph))
+    # Ops inside backward rules are not user ops: anomalies there are reported per node, below.
+    anomaly_token = _anomaly.set(False)
     try:
         for node in reversed(order):
             gs = grads.pop(node, None)
@@ -294,7 +296,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for i, ref in node.retained.items():
                     t = ref()
                     if t is not None and gs[i] is not None and targets is None:
-                        t.grad = gs[i] if create_graph else _owned(gs[i], seen_arrays)
+                        g = gs[i] if create_graph else _owned(gs[i], seen_arrays)
+                        t.grad = g if t.grad is None else t.grad + g
             if want is not None:
                 for i in range(node.n_out):
                     for k in want.get((id(node), i), ()):
@@ -352,6 +355,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 g.requires_grad = False
             leaf.grad = g if leaf.grad is None else leaf.grad + g
     finally:
+        _anomaly.reset(anomaly_token)
         _grad_enabled.reset(token)
     return results
 

@@ -1,0 +1,84 @@
+"""The backend registry: names, scoping, errors, and `python -m micrograd.info`."""
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import micrograd as mg
+from micrograd.backend import BackendUnavailableError
+
+
+def _run(code, **env):
+    full = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120)
+
+
+def test_numpy_is_always_available_and_the_default():
+    assert "numpy" in mg.available_backends()
+    assert mg.get_backend() == "numpy"
+
+
+def test_unknown_backend_name_raises_with_the_choices():
+    with pytest.raises(BackendUnavailableError, match=r"unknown backend 'nope'.*available here: numpy"):
+        mg.set_backend("nope")
+    assert mg.get_backend() == "numpy"
+
+
+def test_bad_environment_variable_fails_at_first_use_not_at_import():
+    out = _run("import micrograd as mg\nprint('imported')\nmg.tensor([1.0])", MICROGRAD_BACKEND="bogus")
+    assert out.returncode != 0
+    assert "imported" in out.stdout
+    assert "unknown backend 'bogus'" in out.stderr and "available here: numpy" in out.stderr
+
+
+def test_importing_prints_nothing():
+    out = _run("import micrograd")
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""
+
+
+def test_use_backend_is_scoped_and_restores():
+    with mg.use_backend("numpy"):
+        assert mg.get_backend() == "numpy"
+        assert mg.tensor([1.0]).backend == "numpy"
+    assert mg.get_backend() == "numpy"
+
+
+def test_use_backend_does_not_leak_into_other_threads():
+    if len(mg.available_backends()) < 2:
+        pytest.skip("needs two usable backends to tell scopes apart; only numpy is usable here")
+    other = [b for b in mg.available_backends() if b != "numpy"][0]
+    seen = {}
+    with mg.use_backend(other):
+        t = threading.Thread(target=lambda: seen.setdefault("b", mg.get_backend()))
+        t.start()
+        t.join()
+        assert mg.get_backend() == other
+    assert seen["b"] == "numpy"
+
+
+def test_mixing_backends_names_both():
+    if len(mg.available_backends()) < 2:
+        pytest.skip("needs two usable backends to mix; only numpy is usable here")
+    other = [b for b in mg.available_backends() if b != "numpy"][0]
+    a = mg.tensor([1.0])
+    b = mg.tensor([1.0]).to(other)
+    with pytest.raises(ValueError, match=f"'numpy' and '{other}'"):
+        a + b
+
+
+def test_info_lists_every_backend_and_why():
+    out = subprocess.run([sys.executable, "-m", "micrograd.info"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    for name in ("numpy", "numba", "cupy"):
+        assert f"  {name}" in out.stdout
+    assert "numpy  usable" in out.stdout
+    assert "MICROGRAD_BACKEND" in out.stdout
+    for name in ("numba", "cupy"):
+        if name not in mg.available_backends():
+            assert f"{name:6s} unavailable: " in out.stdout
+
+
+def test_synchronize_is_a_noop_on_cpu():
+    assert mg.synchronize() is None
