@@ -1,0 +1,287 @@
+"""`Module`: the one base class for scalar (Value) and tensor models, PyTorch-style."""
+
+
+def _is_parameter(x):
+    # A duck check keeps this file free of imports from the tensor engine.
+    return getattr(type(x), "_is_parameter", False)
+
+
+def _is_tensor(x):
+    from micrograd.tensor import Tensor
+
+    return isinstance(x, Tensor)
+
+
+def _check_name(kind, name):
+    if not isinstance(name, str):
+        raise TypeError(f"register_{kind}: name must be a str; got {type(name).__name__}")
+    if not name or "." in name:
+        raise KeyError(f"register_{kind}: name must be non-empty and contain no '.'; got {name!r}")
+
+
+class Module:
+    """Base class for models: holds Parameters, buffers and submodules assigned as attributes.
+
+    Assigning a `Parameter` to an attribute registers it in `_parameters`, a `Module` in `_modules`;
+    `register_buffer` adds a non-trainable Tensor to `_buffers`. All three are ordered by registration
+    and read back as attributes. Subclasses define `forward`; calling the module calls it.
+
+    Scalar models (Neuron, Layer, MLP) keep Values in plain lists and override `parameters()` (and the
+    traversal hooks `named_parameters` / `named_children`), so both kinds share every method here.
+    Calling `super().__init__()` is optional: the registries are set up in `__new__`, so classic
+    micrograd-style subclasses that never call it keep working.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent_buffers"] = set()
+        d["_modules"] = {}
+        return self
+
+    def __init__(self):
+        pass
+
+    def forward(self, *args, **kwargs):
+        """Compute the module's output; every subclass defines it."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.forward: not implemented; define forward() in the subclass"
+        )
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # Registration
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if _is_parameter(value):
+            self._forget(name)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} to parameter "
+                    f"'{name}'; got {value!r} (a Parameter or None is expected)"
+                )
+            params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} to submodule "
+                    f"'{name}' (a Module or None is expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not _is_tensor(value):
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} to buffer "
+                    f"'{name}' (a Tensor or None is expected)"
+                )
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: registered members live in the registries, not __dict__.
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            members = d.get(registry)
+            if members is not None and name in members:
+                return members[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for members in (self._parameters, self._buffers, self._modules):
+            if name in members:
+                del members[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        members = set(self._parameters) | set(self._buffers) | set(self._modules)
+        return sorted(set(super().__dir__()) | members)
+
+    def _forget(self, name):
+        """Drop `name` from every registry and the instance dict, before it is registered anew."""
+        self.__dict__.pop(name, None)
+        for members in (self._parameters, self._buffers, self._modules):
+            members.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def register_parameter(self, name, param):
+        """Register `param` (a Parameter, or None for an absent one) as attribute `name`."""
+        _check_name("parameter", name)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"register_parameter: attribute '{name}' already exists")
+        if param is not None and not _is_parameter(param):
+            raise TypeError(
+                f"register_parameter: '{name}' must be a Parameter or None; got {type(param).__name__}"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a Tensor (or None) that is state but not a parameter, such as running statistics.
+
+        Args:
+            persistent: whether the buffer belongs in the state dict.
+        """
+        _check_name("buffer", name)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"register_buffer: attribute '{name}' already exists")
+        if tensor is not None and not _is_tensor(tensor):
+            raise TypeError(
+                f"register_buffer: '{name}' must be a Tensor or None; got {type(tensor).__name__}"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Register `module` (a Module, or None) as submodule `name`."""
+        _check_name("module", name)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"add_module: attribute '{name}' already exists")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"add_module: '{name}' must be a Module or None; got {type(module).__name__}"
+            )
+        self._modules[name] = module
+
+    # Traversal
+
+    def named_children(self):
+        """Yield (name, module) for each direct submodule, each module once."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        """Yield each direct submodule once."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield (dotted name, module) for this module (name `prefix`) and every module below it."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self.named_children():
+            yield from module.named_modules(memo, _join(prefix, name), remove_duplicate)
+
+    def modules(self):
+        """Yield this module and every module below it, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, parameter) pairs; a parameter shared by several modules comes once."""
+        seen = set()
+        for name, p in self._named_members("named_parameters", "_parameters", prefix, recurse):
+            if remove_duplicate:
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+            yield name, p
+
+    def parameters(self, recurse=True):
+        """Return the list of parameters, each once (by identity), in registration order."""
+        return [p for _, p in self.named_parameters(recurse=recurse)]
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, buffer) pairs, each buffer once."""
+        seen = set()
+        for name, b in self._named_members("named_buffers", "_buffers", prefix, recurse):
+            if remove_duplicate:
+                if id(b) in seen:
+                    continue
+                seen.add(id(b))
+            yield name, b
+
+    def buffers(self, recurse=True):
+        """Yield every buffer once."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def _named_members(self, method, registry, prefix, recurse):
+        # Each child lists its own members through the public method, so a subclass that overrides it
+        # (a scalar Neuron listing its Values) is seen by every module above it.
+        for name, member in getattr(self, registry).items():
+            if member is not None:
+                yield _join(prefix, name), member
+        if recurse:
+            for name, child in self.named_children():
+                yield from getattr(child, method)(prefix=_join(prefix, name), recurse=True)
+
+    def apply(self, fn):
+        """Call `fn` on every submodule (children first) and then on self; return self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # Modes and gradients
+
+    def train(self, mode=True):
+        """Set training mode (True) or evaluation mode (False) here and in every submodule; return self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool; got {mode!r}")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode (dropout off, batch norm uses running statistics); return self."""
+        return self.train(False)
+
+    def zero_grad(self):
+        """Reset gradients: a Value's grad to 0, a Tensor's to None."""
+        from micrograd.engine import Value
+
+        for p in self.parameters():
+            p.grad = 0.0 if isinstance(p, Value) else None
+
+    # Text
+
+    def extra_repr(self):
+        """The text shown inside this module's parentheses in repr; subclasses override it."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): {_indent(repr(module), 2)}" for name, module in self.named_children()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{type(self).__name__}({body})"
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _indent(text, n):
+    """Indent every line of `text` but the first by n spaces."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [" " * n + line for line in rest])
