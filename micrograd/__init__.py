@@ -3,6 +3,7 @@ from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabl
 from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
 from .dtypes import bool_, float32, float64, int64
 from .engine import Value
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .factories import (arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
                         zeros_like)
 from .ops import (abs, exp, log, relu, sigmoid, sqrt, tanh)  # noqa: A004

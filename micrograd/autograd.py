@@ -276,6 +276,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     sentinel = object()
     order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
     order.pop()  # the sentinel
+    needed = _needed_for(order, want) if want is not None else None
     token = _grad_enabled.set(bool(create_graph))
     # Ops inside backward rules are not user ops: anomalies there are reported per node, below.
     anomaly_token = _anomaly.set(False)
@@ -302,7 +303,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for i in range(node.n_out):
                     for k in want.get((id(node), i), ()):
                         results[k] = gs[i]
-            if all(g is None for g in gs):
+            if all(g is None for g in gs) or (needed is not None and id(node) not in needed):
                 continue
             for i, g in enumerate(gs):
                 if g is None:
@@ -358,6 +359,23 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
         _anomaly.reset(anomaly_token)
         _grad_enabled.reset(token)
     return results
+
+
+def _needed_for(order, want):
+    """The nodes of `order` whose backward leads to a wanted gradient; nodes above the targets only.
+
+    mg.grad must neither run nor release the part of the graph beneath the tensors it differentiates by.
+    """
+    needed = set()
+    for node in order:  # inputs come before their users
+        for edge in node.edges:
+            if edge is None:
+                continue
+            target, idx = edge
+            if (id(target), idx) in want or (type(target) is Node and id(target) in needed):
+                needed.add(id(node))
+                break
+    return needed
 
 
 def _owned(g, seen_arrays):

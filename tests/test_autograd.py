@@ -297,3 +297,14 @@ def test_backward_summation_order_is_deterministic():
         y.sum().backward()
         return x.grad.numpy()
     assert np.array_equal(run(), run())
+
+
+def test_grad_by_an_intermediate_leaves_the_graph_beneath_it_intact():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    (g1,) = mg.grad((h * h).sum(), h)
+    (g2,) = mg.grad((h * 3).sum(), h)
+    np.testing.assert_allclose(g1.numpy(), 2 * h.numpy())
+    np.testing.assert_allclose(g2.numpy(), [3.0, 3.0])
+    (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())
