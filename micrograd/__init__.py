@@ -13,6 +13,8 @@ from .ops import (argmax, argmin, broadcast_to, clip, concatenate, flatten, log_
 from .ops import max, min  # noqa: A004  (mg.max / mg.min as in NumPy and PyTorch)
 from .tensor import Tensor
 from .viz import to_dot
+from .io import load, save
+from . import nn, optim  # noqa: E402  (built on everything above)
 
 cat = concatenate
 

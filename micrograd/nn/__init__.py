@@ -1,6 +1,16 @@
-"""Neural networks: the Module base class and the models built on it."""
+"""Neural networks: the Module base class, Parameter, layers, containers, losses, init and utils."""
 
+from micrograd.nn import functional, init, utils
 from micrograd.nn.module import Module
+from micrograd.nn.modules import (GELU, LSTM, RNN, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss,
+                                  Conv2d, CrossEntropyLoss, Dropout, Embedding, Flatten, Identity, LayerNorm,
+                                  Linear, LogSoftmax, MaxPool2d, ModuleDict, ModuleList, MSELoss,
+                                  MultiheadAttention, NLLLoss, ReLU, Sequential, Sigmoid, Softmax, Tanh)
+from micrograd.nn.parameter import Parameter
 from micrograd.nn.scalar import MLP, Layer, Neuron
 
-__all__ = ["Module", "Neuron", "Layer", "MLP"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Parameter", "functional", "init", "utils", "GELU", "LSTM", "RNN",
+           "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss",
+           "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "LogSoftmax", "MaxPool2d",
+           "ModuleDict", "ModuleList", "MSELoss", "MultiheadAttention", "NLLLoss", "ReLU", "Sequential", "Sigmoid",
+           "Softmax", "Tanh"]

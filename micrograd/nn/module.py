@@ -1,4 +1,8 @@
 """`Module`: the one base class for scalar (Value) and tensor models, PyTorch-style."""
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _is_parameter(x):
@@ -258,6 +262,138 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0 if isinstance(p, Value) else None
 
+    # State and placement
+
+    def _state_items(self, prefix=""):
+        """Yield (dotted name, live object) for every parameter and persistent buffer, as state_dict orders them."""
+        for name, p in self.named_parameters(prefix=prefix, recurse=False, remove_duplicate=False):
+            yield name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                yield _join(prefix, name), b
+        # Every registered name, a module shared under two names included (as PyTorch); then any children
+        # a subclass lists itself (the scalar Layer's neurons).
+        children = [(name, m) for name, m in self._modules.items() if m is not None]
+        names = {name for name, _ in children}
+        children += [(name, m) for name, m in self.named_children() if name not in names]
+        for name, child in children:
+            yield from child._state_items(_join(prefix, name))
+
+    def state_dict(self, keep_vars=False):
+        """An ordered dict of name -> Tensor for every parameter and persistent buffer, with PyTorch's names.
+
+        The Tensors are detached and share memory with the module (an optimizer step shows in them);
+        `keep_vars=True` gives the Parameters themselves. A scalar model's Values appear as float64 0-d
+        Tensors (copies).
+        """
+        from micrograd.engine import Value
+        from micrograd.tensor import Tensor
+
+        out = OrderedDict()
+        for name, obj in self._state_items():
+            if keep_vars:
+                out[name] = obj
+            elif isinstance(obj, Value):
+                out[name] = Tensor(obj.data, dtype="float64")
+            else:
+                out[name] = obj.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from `state_dict` into this module's parameters and buffers, in place.
+
+        Values may be Tensors (any backend), NumPy arrays or numbers; each is cast to its parameter's dtype.
+        Every name, shape and value is checked before anything changes, so a failed load leaves the
+        module as it was.
+
+        Args:
+            strict: require the keys to match this module's state_dict() keys exactly.
+
+        Returns:
+            IncompatibleKeys(missing_keys, unexpected_keys): lists of names (both empty when strict).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expects a mapping of name -> Tensor or "
+                            f"array; got {type(state_dict).__name__}")
+        own = list(self._state_items())
+        own_names = {name for name, _ in own}
+        missing = [name for name, _ in own if name not in state_dict]
+        unexpected = [key for key in state_dict if key not in own_names]
+        errors = []
+        if strict and unexpected:
+            errors.append(f"unexpected key(s): {', '.join(repr(str(k)) for k in unexpected)}")
+        if strict and missing:
+            errors.append(f"missing key(s): {', '.join(repr(k) for k in missing)}")
+        staged = []
+        for name, target in own:
+            if name in state_dict:
+                host, problem = _host_value(name, state_dict[name], target)
+                if problem:
+                    errors.append(problem)
+                else:
+                    staged.append((target, host))
+        if errors:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: nothing was loaded; "
+                             + "; ".join(errors))
+        for target, host in staged:
+            if _is_tensor(target):
+                b = target._backend
+                b.assign_(target.data, b.asarray(host, target.dtype))
+            else:
+                target.data = float(host)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _tensors(self):
+        """Every parameter and buffer Tensor (Values excluded), each once."""
+        seen = set()
+        for _, t in list(self.named_parameters()) + list(self.named_buffers()):
+            if _is_tensor(t) and id(t) not in seen:
+                seen.add(id(t))
+                yield t
+
+    def to(self, target):
+        """Move every parameter and buffer to a backend (a name), or cast the floating ones to a float dtype.
+
+        Works in place: the Parameter objects stay the same, so an optimizer built on them keeps working.
+        Gradients move with their parameters. Returns self.
+        """
+        from micrograd import backend as registry
+        from micrograd import dtypes
+
+        if isinstance(target, str) and target.strip().lower() in registry.NAMES:
+            b = registry.backend_object(target)
+            for t in self._tensors():
+                if t._backend is not b:
+                    t.data = b.asarray(t._backend.to_numpy(t.data), t.dtype)
+                    t._backend = b
+                    if t.grad is not None:
+                        t.grad = t.grad.detach().to(b.name)
+            return self
+        dtype = dtypes.as_dtype(target, f"{type(self).__name__}.to")
+        if not dtypes.is_floating(dtype):
+            raise TypeError(f"{type(self).__name__}.to: a module casts only to a floating dtype; got {dtype.name}")
+        for t in self._tensors():
+            if t.dtype.kind == "f" and t.dtype != dtype:
+                t.data = t._backend.astype(t.data, dtype)
+                if t.grad is not None:
+                    t.grad = t.grad.detach().astype(dtype)
+        return self
+
+    def float(self):  # noqa: A003  (PyTorch's name)
+        """Cast floating parameters and buffers to float32 in place; return self."""
+        return self.to("float32")
+
+    def double(self):
+        """Cast floating parameters and buffers to float64 in place; return self."""
+        return self.to("float64")
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (freeze with False); return self."""
+        for p in self.parameters():
+            if _is_tensor(p):
+                p.requires_grad_(requires_grad)
+        return self
+
     # Text
 
     def extra_repr(self):
@@ -285,3 +421,30 @@ def _indent(text, n):
     """Indent every line of `text` but the first by n spaces."""
     first, *rest = text.split("\n")
     return "\n".join([first] + [" " * n + line for line in rest])
+
+
+def _host_value(name, value, target):
+    """(NumPy array ready to copy into `target`, None) or (None, what is wrong with `value`)."""
+    import numpy as np
+
+    from micrograd.engine import Value
+
+    if _is_tensor(value):
+        host = value.numpy()
+    elif isinstance(value, Value):
+        host = np.asarray(value.data)
+    else:
+        try:
+            host = np.asarray(value)
+        except (TypeError, ValueError):
+            host = None
+        if host is None or host.dtype.kind not in "biuf":
+            return None, (f"'{name}' must be numeric (a Tensor, a NumPy array or a number); got "
+                          f"{type(value).__name__}" + ("" if host is None else f" of dtype {host.dtype}"))
+    shape = tuple(np.shape(target.data)) if _is_tensor(target) else ()
+    if host.shape != shape:
+        return None, f"size mismatch for '{name}': expected shape {shape}; got {host.shape}"
+    kind = target.dtype.kind if _is_tensor(target) else "f"
+    if kind in "iu" and host.dtype.kind == "f" and not (np.isfinite(host).all() and (host == np.round(host)).all()):
+        return None, f"'{name}' holds integers ({target.dtype.name}); got non-integral values of dtype {host.dtype}"
+    return host, None

@@ -1,0 +1,14 @@
+"""The tensor layers, containers and loss modules, re-exported by micrograd.nn."""
+from .activation import GELU, Dropout, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .attention import MultiheadAttention
+from .container import ModuleDict, ModuleList, Sequential
+from .linear import AvgPool2d, Conv2d, Flatten, Identity, Linear, MaxPool2d
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .rnn import LSTM, RNN
+from .sparse import Embedding
+
+__all__ = ["GELU", "Dropout", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh", "MultiheadAttention", "ModuleDict",
+           "ModuleList", "Sequential", "AvgPool2d", "Conv2d", "Flatten", "Identity", "Linear", "MaxPool2d", "BCELoss",
+           "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+           "LSTM", "RNN", "Embedding"]
