@@ -43,3 +43,11 @@ def test_installed_backends_only_under_micrograd(tmp_path):
     if out[0] != "True":
         pytest.skip("micrograd is not installed in this environment (pip install -e .)")
     assert out == ["True", "True", "True"]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pytest" in line
+                and not line.lstrip().startswith("#")]
+    assert len(commands) == 1
+    assert commands[0].strip() in readme
