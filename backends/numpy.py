@@ -149,7 +149,12 @@ class NumpyBackend(Backend):
         return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
 
     def log_softmax(self, a, axis):
-        return self._arr(a - self.logsumexp(a, (axis,), True))
+        xp = self.xp
+        if a.ndim == 0:
+            return self._arr(a - a)
+        # (a - max) - log(sum(exp(a - max))): subtracting the max first keeps float32 exact for large logits.
+        shifted = a - xp.max(a, axis=axis, keepdims=True)
+        return self._arr(shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
 
     def reshape(self, a, shape):
         return a.reshape(shape)
