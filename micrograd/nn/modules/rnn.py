@@ -96,7 +96,8 @@ class _RNNBase(Module):
             outs = []
             for d in range(self._directions):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                proj = x @ w_ih.T
+                # One (T*N, I) @ (I, G) product instead of T batched ones over a (possibly transposed) view.
+                proj = (x.reshape(-1, x.shape[-1]) @ w_ih.T).reshape(x.shape[0], x.shape[1], -1)
                 if b_ih is not None:
                     proj = proj + b_ih
                 steps = Unbind.apply(proj, axis=0)
