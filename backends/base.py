@@ -218,6 +218,45 @@ class Backend:
         """The adjoint of im2col: sums patches (N, C, kh, kw, OH, OW) back into an array of `shape`."""
         self._missing("col2im")
 
+    # fused neural-net kernels: one pass where the composite ops would make several temporaries
+    def relu_backward(self, g, y):
+        """g [y > 0] (a product): relu's gradient given its output y (g and y of one shape and float dtype)."""
+        self._missing("relu_backward")
+
+    def tanh_backward(self, g, y):
+        """g (1 - y^2): tanh's gradient given its output y (g and y of one shape and float dtype)."""
+        self._missing("tanh_backward")
+
+    def sigmoid_backward(self, g, y):
+        """g y (1 - y): the sigmoid's gradient given its output y (g and y of one shape and float dtype)."""
+        self._missing("sigmoid_backward")
+
+    def max_pool2d(self, x, kh, kw, sh, sw):
+        """Window maxima of x (N, C, H, W) (already padded) and where they are: a tuple (values, indices).
+
+        Both are (N, C, OH, OW), OH = (H - kh) // sh + 1; indices are int64 positions in the flattened H*W
+        plane, of the first maximal element of each window in row-major order (the first NaN, if any).
+        """
+        self._missing("max_pool2d")
+
+    def max_pool2d_backward(self, g, indices, shape):
+        """The adjoint of gathering by max_pool2d's indices: zeros of `shape` (N, C, H, W) with each
+        g[n, c, i, j] added at plane position indices[n, c, i, j] (overlapping windows accumulate)."""
+        self._missing("max_pool2d_backward")
+
+    def softmax_cross_entropy(self, logits, targets, ignore_index):
+        """Per-row cross-entropy of logits (N, C) against int64 class indices (N,): a tuple (loss, lse).
+
+        loss[n] = lse[n] - logits[n, targets[n]] with lse = logsumexp over the row, and 0 where
+        targets[n] == ignore_index; both (N,) in the logits' dtype. Targets are already validated.
+        """
+        self._missing("softmax_cross_entropy")
+
+    def softmax_cross_entropy_backward(self, logits, targets, lse, g, ignore_index):
+        """The gradient of softmax_cross_entropy's loss: g[n] (exp(logits[n] - lse[n]) - onehot(targets[n])),
+        zero rows where targets[n] == ignore_index; (N, C) in the logits' dtype (g is (N,))."""
+        self._missing("softmax_cross_entropy_backward")
+
     # in-place updates (for optimizers and load_state_dict)
     def assign_(self, dst, src):
         """dst[...] = src, casting to dst's dtype."""

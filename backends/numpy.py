@@ -195,6 +195,56 @@ class NumpyBackend(Backend):
                 out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
         return out
 
+    def relu_backward(self, g, y):
+        return self._arr(g * (y > 0))
+
+    def tanh_backward(self, g, y):
+        return self._arr(g * (1 - y * y))
+
+    def sigmoid_backward(self, g, y):
+        return self._arr(g * (y * (1 - y)))
+
+    def max_pool2d(self, x, kh, kw, sh, sw):
+        xp = self.xp
+        w = x.shape[3]
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        # Window element (i, j) of every window is one strided slice; visiting them in row-major order and
+        # taking only strictly greater values (or a first NaN) keeps the first maximum, as argmax does.
+        best = x[:, :, :sh * oh:sh, :sw * ow:sw].copy()
+        k = xp.zeros(best.shape, np.int64)
+        for i in range(kh):
+            for j in range(kw):
+                v = x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+                take = (v > best) | ((v != v) & (best == best))
+                k += take * (i * w + j - k)
+                best = xp.maximum(best, v)  # NaN propagates: the first NaN stays
+        top = (xp.arange(oh, dtype=np.int64) * (sh * w)).reshape(oh, 1)
+        left = xp.arange(ow, dtype=np.int64) * sw
+        return best, k + top + left
+
+    def max_pool2d_backward(self, g, indices, shape):
+        xp = self.xp
+        n, c, h, w = shape
+        plane = (xp.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
+        # bincount sums repeated positions (overlapping windows) in float64, in a fixed order.
+        out = xp.bincount((indices + plane).ravel(), weights=g.ravel(), minlength=n * c * h * w)
+        return out.astype(g.dtype).reshape(shape)
+
+    def softmax_cross_entropy(self, logits, targets, ignore_index):
+        xp = self.xp
+        lse = self.logsumexp(logits, (1,), False)
+        valid = targets != ignore_index
+        picked = xp.take_along_axis(logits, xp.where(valid, targets, 0)[:, None], axis=1)[:, 0]
+        return self._arr(xp.where(valid, lse - picked, logits.dtype.type(0))), lse
+
+    def softmax_cross_entropy_backward(self, logits, targets, lse, g, ignore_index):
+        xp = self.xp
+        valid = targets != ignore_index
+        d = xp.exp(logits - lse[:, None])
+        rows = xp.arange(logits.shape[0])[valid]
+        d[rows, targets[valid]] -= 1
+        return xp.where(valid[:, None], d * g[:, None], logits.dtype.type(0))
+
     def assign_(self, dst, src):
         dst[...] = src
         return dst

@@ -30,6 +30,15 @@ def _backend_params():
 BACKENDS = _backend_params()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _warm_numba_kernels():
+    """Compile (or load from the disk cache) the numba backend's kernels once, before the first test."""
+    if unavailable_reason("numba") is None:
+        from micrograd.backends import numba
+
+        numba.warm()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Each backend by name; unavailable ones are skipped with the reason."""

@@ -2,7 +2,8 @@
 
 Every function is a composite of the engine's differentiable ops, so gradients (and gradients of
 gradients) need no rules here. The two exceptions are `Erf` and `BinaryCrossEntropy`, fused for the
-reasons given on each. Class targets and other integer inputs may be NumPy arrays, lists or int Tensors.
+reasons given on each; max_pool2d and cross_entropy on (N, C) class indices use the engine's fused ops
+(micrograd/ops/nn.py). Class targets and other integer inputs may be NumPy arrays, lists or int Tensors.
 """
 import math
 import warnings
@@ -66,15 +67,22 @@ def _batched_image(op, x):
     return (x.unsqueeze(0), True) if x.ndim == 3 else (x, False)
 
 
-def _windows(op, x, kernel, stride, padding, value):
-    """Patches (N, C, kh, kw, OH, OW) of x (N, C, H, W) padded on each side with `value`."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+def _padded(op, x, kernel, padding, value):
+    """x (N, C, H, W) padded on each side with `value`, checked to hold at least one window."""
+    (kh, kw), (ph, pw) = kernel, padding
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=value)
     h, w = x.shape[2:]
     if kh > h or kw > w:
         raise ValueError(f"{op}: kernel size ({kh}, {kw}) is larger than the padded input ({h}, {w}); "
                          f"got input {(x.shape[0], x.shape[1], h - 2 * ph, w - 2 * pw)}")
+    return x
+
+
+def _windows(op, x, kernel, stride, padding, value):
+    """Patches (N, C, kh, kw, OH, OW) of x (N, C, H, W) padded on each side with `value`."""
+    (kh, kw), (sh, sw) = kernel, stride
+    x = _padded(op, x, kernel, padding, value)
     if sh == sw:
         return Im2Col.apply(x, kh=kh, kw=kw, stride=sh)
     # im2col takes one stride; unequal strides take every window and keep each sh-th row, sw-th column.
@@ -132,7 +140,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     return out.squeeze(0) if unbatched else out
 
 
-def _pool(op, x, kernel_size, stride, padding, value):
+def _pool_args(op, x, kernel_size, stride, padding):
     x, unbatched = _batched_image(op, x)
     kernel = _pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else _pair(op, "stride", stride, 1)
@@ -140,7 +148,7 @@ def _pool(op, x, kernel_size, stride, padding, value):
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding must be at most half the kernel size; got padding {padding} "
                          f"for kernel {kernel}")
-    return _windows(op, x, kernel, stride, padding, value), unbatched
+    return x, kernel, stride, padding, unbatched
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -148,15 +156,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
     On ties the gradient goes to the first maximal element of the window in row-major order, as PyTorch.
     """
-    cols, unbatched = _pool("max_pool2d", x, kernel_size, stride, padding, -math.inf)
-    out = cols.max(axis=(2, 3))
+    x, kernel, stride, padding, unbatched = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+    out = ops.max_pool2d(_padded("max_pool2d", x, kernel, padding, -math.inf), kernel, stride)
     return out.squeeze(0) if unbatched else out
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over each window; zero padding counts toward the mean (PyTorch's count_include_pad=True)."""
-    cols, unbatched = _pool("avg_pool2d", x, kernel_size, stride, padding, 0.0)
-    out = cols.mean(axis=(2, 3))
+    x, kernel, stride, padding, unbatched = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+    out = _windows("avg_pool2d", x, kernel, stride, padding, 0.0).mean(axis=(2, 3))
     return out.squeeze(0) if unbatched else out
 
 
@@ -353,14 +361,27 @@ def cross_entropy(logits, targets, reduction="mean", ignore_index=-100, label_sm
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
     logits, targets, unbatched = _unbatched("cross_entropy", _tensor(logits, "cross_entropy"), targets)
-    logp = ops.log_softmax(logits, 1)
     is_prob = (targets.dtype.kind == "f" if isinstance(targets, Tensor)
                else np.asarray(targets).dtype.kind == "f")
     if is_prob:
-        loss = _prob_loss(logp, _tensor(targets, "cross_entropy", logits), reduction, weight, label_smoothing)
+        loss = _prob_loss(ops.log_softmax(logits, 1), _tensor(targets, "cross_entropy", logits), reduction, weight,
+                          label_smoothing)
+    elif logits.ndim == 2 and weight is None and not label_smoothing and logits.dtype.kind == "f":
+        loss = _fused_class_loss(logits, targets, reduction, ignore_index)
     else:
-        loss = _class_loss("cross_entropy", logp, targets, reduction, ignore_index, weight, label_smoothing)
+        loss = _class_loss("cross_entropy", ops.log_softmax(logits, 1), targets, reduction, ignore_index, weight,
+                           label_smoothing)
     return loss.reshape(()) if unbatched and reduction == "none" else loss
+
+
+def _fused_class_loss(logits, targets, reduction, ignore_index):
+    """Cross-entropy of logits (N, C) and class indices through the fused softmax-cross-entropy op."""
+    t = _class_targets("cross_entropy", targets, logits.shape[1], ignore_index)
+    _check_target_shape("cross_entropy", logits, t)
+    loss = ops.softmax_cross_entropy(logits, t, ignore_index)
+    if reduction == "mean":
+        return loss.sum() / int((t != ignore_index).sum())
+    return _reduce(loss, reduction)
 
 
 def _prob_loss(logp, target, reduction, weight, smoothing):

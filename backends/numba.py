@@ -1,0 +1,347 @@
+"""The Numba backend: NumPy arrays, with compiled kernels (backends/_numba_kernels.py) behind the hot primitives.
+
+Everything else is inherited from the numpy backend, and so is every case a kernel does not cover (integer
+and bool dtypes, mixed dtypes, non-contiguous or read-only inputs, exotic broadcasts): a kernel runs only on
+the contiguous float32/float64 layouts it was written for, so it compiles once per dtype. NumPy keeps what
+it already does best: matrix products (BLAS), exp/log/tanh/sqrt (SIMD), indexing, copies and padding.
+"""
+import functools
+import math
+
+import numpy as np
+
+from .numpy import NumpyBackend
+
+try:
+    from . import _numba_kernels as K
+except ImportError as exc:  # numba missing, or built for another NumPy: check_available says so
+    K = None
+    _IMPORT_ERROR = exc
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_WEAK = (float, int, bool)
+_F64 = np.dtype(np.float64)
+
+
+def check_available():
+    """Raise ImportError saying why the backend cannot be used (numba missing or unusable)."""
+    if K is None:
+        raise ImportError(f"numba cannot be imported ({type(_IMPORT_ERROR).__name__}: {_IMPORT_ERROR}); install "
+                          f"it with pip install 'micrograd[numba]'")
+
+
+def _ok(a):
+    """a is a contiguous, writeable float32/float64 ndarray: the one layout the kernels are compiled for."""
+    return type(a) is np.ndarray and a.dtype in _FLOATS and a.flags.c_contiguous and a.flags.writeable
+
+
+def _operands(a, b):
+    """a and b as two kernel-ready arrays of one float dtype (a Python number becomes a 0-d array of the
+    other operand's dtype, as NumPy 2's weak promotion does), or None where NumPy must handle them."""
+    if type(a) in _WEAK and type(b) is np.ndarray and b.dtype in _FLOATS:
+        a = np.asarray(a, b.dtype)
+    elif type(b) in _WEAK and type(a) is np.ndarray and a.dtype in _FLOATS:
+        b = np.asarray(b, a.dtype)
+    if not (_ok(a) and _ok(b)) or a.dtype != b.dtype or a.size == 0 or b.size == 0:
+        return None
+    return a, b
+
+
+@functools.lru_cache(maxsize=4096)
+def _layout3(sa, sb):
+    """The broadcast of shapes sa and sb as (out shape, (rows, mid, cols), a's strides, b's strides).
+
+    Adjacent axes where each operand is either full or broadcast alike merge, so same-shape operands,
+    scalars, (N, C) + (C,) and (N, C, H, W) + (1, C, 1, 1) all fit three axes; None when more are needed.
+    """
+    try:
+        out = tuple(np.broadcast_shapes(sa, sb))
+    except ValueError:
+        return None
+    nd = len(out)
+    pa, pb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    groups = []  # [a full?, b full?, size]
+    for n, x, y in zip(out, pa, pb):
+        if n == 1:
+            continue
+        kind = [x == n, y == n]
+        if groups and groups[-1][:2] == kind:
+            groups[-1][2] *= n
+        else:
+            groups.append(kind + [n])
+    if len(groups) > 3:
+        return None
+    groups = [[False, False, 1]] * (3 - len(groups)) + groups  # size-1 padding: stride 0
+    strides = []
+    for which in (0, 1):
+        acc, st = 1, [0, 0, 0]
+        for g in (2, 1, 0):
+            if groups[g][which]:
+                st[g] = acc
+                acc *= groups[g][2]
+        strides.append(tuple(st))
+    return out, tuple(g[2] for g in groups), strides[0], strides[1]
+
+
+def _groups(shape, axes):
+    """shape as runs of adjacent reduced / kept axes: [(reduced?, size)], axes of size 1 dropped."""
+    runs = []
+    for i, n in enumerate(shape):
+        if n == 1:
+            continue
+        red = i in axes
+        if runs and runs[-1][0] == red:
+            runs[-1][1] *= n
+        else:
+            runs.append([red, n])
+    return runs
+
+
+def _out_shape(shape, axes, keepdims):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape)) if keepdims else \
+        tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _single_run(shape, axes):
+    """(outer, n, inner) when the reduced axes form one run of adjacent axes (size-1 axes aside), else None."""
+    runs = _groups(shape, axes)
+    reds = [i for i, (red, _) in enumerate(runs) if red]
+    if len(reds) != 1:
+        return None
+    k = reds[0]
+    return (math.prod(n for _, n in runs[:k]), runs[k][1], math.prod(n for _, n in runs[k + 1:]))
+
+
+class NumbaBackend(NumpyBackend):
+    name = "numba"
+
+    # elementwise (exp, log, sqrt, tanh, neg and abs stay with NumPy's SIMD loops: one pass each already)
+    def _flat(self, op, x, y):
+        out = np.empty_like(x)
+        K.flat(op, x.reshape(-1), y.reshape(-1), out.reshape(-1))
+        return out
+
+    def sigmoid(self, a):
+        return self._flat(K.SIGMOID, a, a) if _ok(a) else super().sigmoid(a)
+
+    def relu(self, a):
+        return self._flat(K.RELU, a, a) if _ok(a) else super().relu(a)
+
+    def _fused_ok(self, g, y):
+        return _ok(g) and _ok(y) and g.shape == y.shape and g.dtype == y.dtype
+
+    def relu_backward(self, g, y):
+        return self._flat(K.RELU_BACKWARD, g, y) if self._fused_ok(g, y) else super().relu_backward(g, y)
+
+    def tanh_backward(self, g, y):
+        return self._flat(K.TANH_BACKWARD, g, y) if self._fused_ok(g, y) else super().tanh_backward(g, y)
+
+    def sigmoid_backward(self, g, y):
+        return self._flat(K.SIGMOID_BACKWARD, g, y) if self._fused_ok(g, y) else super().sigmoid_backward(g, y)
+
+    def _binary(self, op, a, b, fallback):
+        ops = _operands(a, b)
+        layout = ops and _layout3(ops[0].shape, ops[1].shape)
+        if not layout:
+            return fallback(a, b)
+        a, b = ops
+        shape, dims, sa, sb = layout
+        out = np.empty(shape, a.dtype)
+        K.binary3(op, a.reshape(-1), sa, b.reshape(-1), sb, out.reshape(dims))
+        return out
+
+    def add(self, a, b):
+        return self._binary(K.ADD, a, b, super().add)
+
+    def sub(self, a, b):
+        return self._binary(K.SUB, a, b, super().sub)
+
+    def mul(self, a, b):
+        return self._binary(K.MUL, a, b, super().mul)
+
+    def div(self, a, b):
+        return self._binary(K.DIV, a, b, super().div)
+
+    def maximum(self, a, b):
+        return self._binary(K.MAXIMUM, a, b, super().maximum)
+
+    def minimum(self, a, b):
+        return self._binary(K.MINIMUM, a, b, super().minimum)
+
+    # reductions: one (outer, axis, inner) pass per run of adjacent reduced axes, the last run first
+    def _reduce(self, op, a, axis, keepdims, fallback):
+        axes = tuple(range(a.ndim)) if axis is None else axis
+        runs = _groups(a.shape, axes) if _ok(a) and a.size else []
+        if not any(red for red, _ in runs):
+            return fallback(a, axis, keepdims)
+        x = a
+        while any(red for red, _ in runs):
+            k = max(i for i, (red, _) in enumerate(runs) if red)
+            outer = math.prod(n for _, n in runs[:k])
+            inner = math.prod(n for _, n in runs[k + 1:])
+            out = np.empty((outer, inner), _F64 if op == K.SUM else a.dtype)
+            K.reduce3(op, x.reshape(outer, runs[k][1], inner), out)
+            x = out
+            del runs[k]
+        return x.astype(a.dtype, copy=False).reshape(_out_shape(a.shape, axes, keepdims))
+
+    def sum(self, a, axis, keepdims):
+        return self._reduce(K.SUM, a, axis, keepdims, super().sum)
+
+    def max(self, a, axis, keepdims):
+        return self._reduce(K.MAX, a, axis, keepdims, super().max)
+
+    def min(self, a, axis, keepdims):
+        return self._reduce(K.MIN, a, axis, keepdims, super().min)
+
+    # row kernels
+    def logsumexp(self, a, axis, keepdims):
+        dims = _single_run(a.shape, axis) if _ok(a) and a.size else None
+        if dims is None:
+            return super().logsumexp(a, axis, keepdims)
+        out = np.empty((dims[0], dims[2]), a.dtype)
+        K.logsumexp3(a.reshape(dims), out)
+        return out.reshape(_out_shape(a.shape, axis, keepdims))
+
+    def _softmax(self, a, axis, log, fallback):
+        if not _ok(a) or a.ndim == 0 or a.size == 0:
+            return fallback(a, axis)
+        out = np.empty_like(a)
+        dims = (math.prod(a.shape[:axis]), a.shape[axis], math.prod(a.shape[axis + 1:]))
+        K.softmax3(a.reshape(dims), out.reshape(dims), log)
+        return out
+
+    def softmax(self, a, axis):
+        return self._softmax(a, axis, False, super().softmax)
+
+    def log_softmax(self, a, axis):
+        return self._softmax(a, axis, True, super().log_softmax)
+
+    def softmax_cross_entropy(self, logits, targets, ignore_index):
+        if not (_ok(logits) and logits.ndim == 2 and _targets_ok(targets, logits.shape, ignore_index)):
+            return super().softmax_cross_entropy(logits, targets, ignore_index)
+        loss = np.empty(logits.shape[0], logits.dtype)
+        lse = np.empty(logits.shape[0], logits.dtype)
+        K.softmax_cross_entropy(logits, np.ascontiguousarray(targets), ignore_index, loss, lse)
+        return loss, lse
+
+    def softmax_cross_entropy_backward(self, logits, targets, lse, g, ignore_index):
+        if not (_ok(logits) and logits.ndim == 2 and _targets_ok(targets, logits.shape, ignore_index)
+                and lse.dtype == g.dtype == logits.dtype and lse.shape == g.shape == targets.shape):
+            return super().softmax_cross_entropy_backward(logits, targets, lse, g, ignore_index)
+        out = np.empty_like(logits)
+        K.softmax_cross_entropy_backward(logits, np.ascontiguousarray(targets), np.ascontiguousarray(lse),
+                                         np.ascontiguousarray(g), ignore_index, out)
+        return out
+
+    # scatter-add: integer arrays on the leading axes (embedding and row-picking gradients) get a kernel
+    def index_add(self, shape, index, values, dtype):
+        plan = _rows_plan(shape, index, values, dtype)
+        if plan is None:
+            return super().index_add(shape, index, values, dtype)
+        pos, vals, rows, d = plan
+        out = np.empty((rows, d), dtype)
+        K.index_add_rows(pos, vals, out)
+        return out.reshape(shape)
+
+    # convolution and pooling: the kernels work on whole (n, c) image planes
+    def im2col(self, x, kh, kw, stride):
+        if not _ok(x):
+            return super().im2col(x, kh, kw, stride)
+        n, c, h, w = x.shape
+        out = np.empty((n, c, kh, kw, (h - kh) // stride + 1, (w - kw) // stride + 1), x.dtype)
+        K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))
+        return out
+
+    def col2im(self, cols, shape, stride):
+        cols = np.ascontiguousarray(cols)
+        if not _ok(cols):
+            return super().col2im(cols, shape, stride)
+        n, c, h, w = shape
+        out = np.empty(shape, cols.dtype)
+        K.col2im(cols.reshape((n * c,) + cols.shape[2:]), stride, out.reshape(n * c, h, w))
+        return out
+
+    def max_pool2d(self, x, kh, kw, sh, sw):
+        if not _ok(x):
+            return super().max_pool2d(x, kh, kw, sh, sw)
+        n, c, h, w = x.shape
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        out = np.empty((n, c, oh, ow), x.dtype)
+        idx = np.empty((n, c, oh, ow), np.int64)
+        K.max_pool2d(x.reshape(n * c, h, w), kh, kw, sh, sw, out.reshape(n * c, oh, ow), idx.reshape(n * c, oh, ow))
+        return out, idx
+
+    def max_pool2d_backward(self, g, indices, shape):
+        g = np.ascontiguousarray(g)
+        if not _ok(g) or indices.dtype != np.int64:
+            return super().max_pool2d_backward(g, indices, shape)
+        n, c, h, w = shape
+        out = np.empty((n * c, h * w), g.dtype)
+        K.max_pool2d_backward(g.reshape(n * c, -1), np.ascontiguousarray(indices).reshape(n * c, -1), out)
+        return out.reshape(shape)
+
+
+def _targets_ok(targets, shape, ignore_index):
+    """int64 class indices, one per row, each a column of `shape` or ignore_index (never read out of bounds)."""
+    if type(targets) is not np.ndarray or targets.dtype != np.int64 or targets.shape != shape[:1]:
+        return False
+    return not np.any(((targets < 0) | (targets >= shape[1])) & (targets != ignore_index))
+
+
+def _rows_plan(shape, index, values, dtype):
+    """index_add's kernel plan (positions, values (M, D), rows, D) when `index` is integer arrays on the
+    leading axes followed only by full slices or an Ellipsis, every index in range; else None."""
+    if not isinstance(index, tuple) or np.dtype(dtype) not in _FLOATS or type(values) is not np.ndarray \
+            or values.dtype != dtype:
+        return None
+    k = 0
+    while k < len(index) and type(index[k]) is np.ndarray and index[k].dtype.kind in "iu":
+        k += 1
+    arrays, rest = index[:k], index[k:]
+    if k == 0 or k > len(shape) or sum(p is Ellipsis for p in rest) > 1 or not all(
+            p is Ellipsis or (isinstance(p, slice) and p == slice(None)) for p in rest):
+        return None
+    try:
+        arrays = np.broadcast_arrays(*arrays)
+    except ValueError:
+        return None
+    pos = np.zeros(arrays[0].shape, np.int64)
+    for a, n in zip(arrays, shape[:k]):
+        if a.size and (a.min() < -n or a.max() >= n):
+            return None  # out of range: NumPy raises the IndexError
+        pos = pos * n + np.where(a < 0, a + n, a)
+    rows, d = math.prod(shape[:k]), math.prod(shape[k:])
+    try:
+        vals = np.broadcast_to(values, pos.shape + tuple(shape[k:]))
+    except ValueError:
+        return None
+    return pos.reshape(-1), np.ascontiguousarray(vals).reshape(-1, d), rows, d
+
+
+def warm(dtypes=(np.float32, np.float64)):
+    """Compile every kernel for `dtypes`, or load it from Numba's disk cache: a first training step, a test
+    session or a timing then pays nothing for it."""
+    b = backend
+    for dt in dtypes:
+        x = np.linspace(-2, 2, 2 * 3 * 6 * 6, dtype=dt).reshape(2, 3, 6, 6)
+        for op in (b.add, b.sub, b.mul, b.div, b.maximum, b.minimum):
+            op(x, x[:1, :, :1, :1].copy())
+        b.relu(x), b.sigmoid(x)
+        for grad in (b.relu_backward, b.tanh_backward, b.sigmoid_backward):
+            grad(x, x)
+        for reduce in (b.sum, b.max, b.min):
+            reduce(x, (0, 2, 3), False)
+            reduce(x, (3,), False)
+        b.logsumexp(x, (1,), False), b.softmax(x, 3), b.log_softmax(x, 3)
+        rows = x.reshape(12, 18)
+        targets = np.arange(12, dtype=np.int64) % 18
+        loss, lse = b.softmax_cross_entropy(rows, targets, -100)
+        b.softmax_cross_entropy_backward(rows, targets, lse, loss, -100)
+        b.col2im(b.im2col(x, 3, 3, 1), x.shape, 1), b.col2im(b.im2col(x, 3, 3, 2), x.shape, 2)
+        out, idx = b.max_pool2d(x, 2, 2, 2, 2)
+        b.max_pool2d_backward(out, idx, x.shape)
+        b.index_add((20, 18), (targets,), rows, dt)
+
+
+backend = NumbaBackend()
