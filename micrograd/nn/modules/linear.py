@@ -17,9 +17,25 @@ def _float_dtype(op, dtype):
     return dtype
 
 
-def _bias_bound(weight):
-    fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-    return 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+class _WeightBias(Module):
+    """A layer with a weight and an optional bias per output, initialised as PyTorch's Linear and Conv."""
+
+    def _create_parameters(self, op, weight_shape, bias, dtype):
+        dtype = _float_dtype(op, dtype)
+        self.weight = Parameter(zeros(*weight_shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(zeros(weight_shape[0], dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """kaiming_uniform_(a=sqrt(5)) weights and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
 
 class Identity(Module):
@@ -46,7 +62,7 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Linear(Module):
+class Linear(_WeightBias):
     """y = x @ weight.T + bias over the last dimension of x.
 
     weight (out_features, in_features) is initialised with kaiming_uniform_(a=sqrt(5)) and bias from
@@ -57,19 +73,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = positive_int("Linear", "in_features", in_features, 0)
         self.out_features = positive_int("Linear", "out_features", out_features, 0)
-        dtype = _float_dtype("Linear", dtype)
-        self.weight = Parameter(zeros(out_features, in_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(zeros(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = _bias_bound(self.weight)
-            init.uniform_(self.bias, -bound, bound)
+        self._create_parameters("Linear", (out_features, in_features), bias, dtype)
 
     def forward(self, x):
         x = as_input(self, x)
@@ -87,7 +91,7 @@ def _pair(op, name, v):
     return tuple(positive_int(op, name, n, 0) for n in pair)
 
 
-class Conv2d(Module):
+class Conv2d(_WeightBias):
     """2-d convolution (cross-correlation) of images (N, C_in, H, W) with weight (C_out, C_in, kh, kw).
 
     Args:
@@ -114,19 +118,7 @@ class Conv2d(Module):
             self.padding = padding
         else:
             self.padding = _pair("Conv2d", "padding", padding)
-        dtype = _float_dtype("Conv2d", dtype)
-        self.weight = Parameter(zeros(out_channels, in_channels, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(zeros(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = _bias_bound(self.weight)
-            init.uniform_(self.bias, -bound, bound)
+        self._create_parameters("Conv2d", (out_channels, in_channels, *self.kernel_size), bias, dtype)
 
     def forward(self, x):
         x = as_input(self, x)
