@@ -60,6 +60,19 @@ def backend_object(name):
     return _load(name.strip().lower())
 
 
+def register(name, backend):
+    """Make the backend object `backend` usable under the extra name `name` (for tests: the cupy backend over a
+    NumPy stand-in). It is never listed by available_backends()."""
+    if name in NAMES:
+        raise ValueError(f"backend: {name!r} is a built-in backend name; register an extra name")
+    _loaded[name] = backend
+
+
+def is_name(target):
+    """Whether `target` is a string naming a backend (built in or registered), rather than a dtype."""
+    return isinstance(target, str) and (target.strip().lower() in NAMES or target.strip().lower() in _loaded)
+
+
 def available_backends():
     """Names of the backends usable on this machine, in the order numpy, numba, cupy."""
     return [n for n in NAMES if _usable(n)]

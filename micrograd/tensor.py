@@ -214,7 +214,7 @@ class Tensor:
 
     def to(self, target):
         """A copy on another backend (a backend name; differentiable) or with another dtype."""
-        if isinstance(target, str) and target.strip().lower() in _registry.NAMES:
+        if _registry.is_name(target):
             b = _registry.backend_object(target)
             return self if b is self._backend else ops.ToBackend.apply(self, backend=b)
         return self.astype(target)

@@ -360,7 +360,7 @@ class Module:
         from micrograd import backend as registry
         from micrograd import dtypes
 
-        if isinstance(target, str) and target.strip().lower() in registry.NAMES:
+        if registry.is_name(target):
             b = registry.backend_object(target)
             for t in self._tensors():
                 if t._backend is not b:
