@@ -127,10 +127,11 @@ class Context:
         return _Tensor._make(self._out[index], self.backend, True, self._node, index)
 
     def _release(self):
-        keep = ("backend", "needs_input_grad", "_node")
-        for name in [k for k in vars(self) if k not in keep]:
-            delattr(self, name)
-        self._released = True
+        d = self.__dict__
+        kept = (d["backend"], d["needs_input_grad"], d["_node"])
+        d.clear()
+        d["backend"], d["needs_input_grad"], d["_node"] = kept
+        d["_released"] = True
 
 
 class Node:
@@ -194,14 +195,26 @@ class Function:
         requires = requires and _grad_enabled.get()
         ctx = Context(backend)
         if requires:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = []
+            edges = []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    needs.append(True)
+                    edges.append((a._node, a._index) if a._node is not None else (a, 0))
+                else:
+                    needs.append(False)
+                    edges.append(None)
+            ctx.needs_input_grad = tuple(needs)
         token = _grad_enabled.set(False)
         try:
             raw = cls.forward(ctx, *args, **kwargs)
         finally:
             _grad_enabled.reset(token)
         single = not isinstance(raw, tuple)
-        outs = [_as_output(cls, o, backend) for o in ((raw,) if single else raw)]
+        if single and type(raw) is backend.array_type:  # the common case, without _as_output's checks
+            outs = [Tensor._make(raw, backend, False, None, 0)]
+        else:
+            outs = [_as_output(cls, o, backend) for o in ((raw,) if single else raw)]
         anomaly = _anomaly.get()
         if anomaly:
             where = _user_frame()
@@ -210,17 +223,14 @@ class Function:
                 raise RuntimeError(f"detect_anomaly: {cls.__name__} produced NaN or Inf in its forward output;"
                                    f" the op was called at {where}")
         if requires:
-            edges = tuple(
-                ((a._node, a._index) if a._node is not None else (a, 0))
-                if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-            node = Node(cls, ctx, edges, tuple((o.data.shape, o.dtype) for o in outs))
+            node = Node(cls, ctx, tuple(edges), tuple((o.data.shape, o.data.dtype) for o in outs))
             ctx._node = node
             if anomaly:
                 node.where = where
             if cls.saves_output:
                 ctx._out = tuple(o.data for o in outs)
             for i, o in enumerate(outs):
-                if o.dtype.kind == "f":
+                if o.data.dtype.kind == "f":
                     o.requires_grad = True
                     o._node = node
                     o._index = i
@@ -273,9 +283,12 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
         lst = grads[t._node]
         lst[t._index] = _accumulate(lst[t._index], g)
 
-    sentinel = object()
-    order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
-    order.pop()  # the sentinel
+    if len(root_nodes) == 1:
+        order = toposort(root_nodes[0], Node.parents)
+    else:
+        sentinel = object()
+        order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
+        order.pop()  # the sentinel
     needed = _needed_for(order, want) if want is not None else None
     token = _grad_enabled.set(bool(create_graph))
     # Ops inside backward rules are not user ops: anomalies there are reported per node, below.
@@ -303,12 +316,18 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for i in range(node.n_out):
                     for k in want.get((id(node), i), ()):
                         results[k] = gs[i]
-            if all(g is None for g in gs) or (needed is not None and id(node) not in needed):
+            if needed is not None and id(node) not in needed:
                 continue
-            for i, g in enumerate(gs):
-                if g is None:
-                    shape, dtype = node.out_meta[i]
-                    gs[i] = Tensor._make(node.ctx.backend.zeros(shape, dtype), node.ctx.backend, False, None, 0)
+            if node.n_out == 1:
+                if gs[0] is None:
+                    continue
+            elif all(g is None for g in gs):
+                continue
+            else:
+                for i, g in enumerate(gs):
+                    if g is None:
+                        shape, dtype = node.out_meta[i]
+                        gs[i] = Tensor._make(node.ctx.backend.zeros(shape, dtype), node.ctx.backend, False, None, 0)
             in_grads = node.fn.backward(node.ctx, *gs)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
@@ -323,26 +342,30 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 target, idx = edge
                 if not isinstance(g, Tensor):
                     raise TypeError(f"{node.name}.backward returned a {type(g).__name__}; expected a Tensor")
-                if type(target) is Node:
+                is_node = type(target) is Node
+                if is_node:
                     shape, dtype = target.out_meta[idx]
                 else:
-                    shape, dtype = target.shape, target.dtype
-                if g.shape != shape:
+                    shape, dtype = target.data.shape, target.data.dtype
+                if g.data.shape != shape:
                     raise RuntimeError(f"{node.name}.backward: gradient shape {g.shape} does not match the "
-                                       f"input shape {shape}")
-                if g.dtype != dtype:
+                                       f"input shape {tuple(shape)}")
+                if g.data.dtype != dtype:
                     g = g.astype(dtype)
                 if node.where is not None and not _all_finite(g):
                     raise RuntimeError(f"detect_anomaly: the backward of {node.name} produced NaN or Inf in "
                                        f"its gradient; the op was called at {node.where}")
-                if type(target) is Node:
+                if is_node:
                     lst = grads.get(target)
                     if lst is None:
                         lst = grads[target] = [None] * target.n_out
-                    lst[idx] = _accumulate(lst[idx], g)
+                    lst[idx] = g if lst[idx] is None else lst[idx] + g
                 else:
-                    slot = leaf_grads.setdefault(id(target), [target, None])
-                    slot[1] = _accumulate(slot[1], g)
+                    slot = leaf_grads.get(id(target))
+                    if slot is None:
+                        leaf_grads[id(target)] = [target, g]
+                    else:
+                        slot[1] = g if slot[1] is None else slot[1] + g
         for leaf, g in leaf_grads.values():
             for hook in leaf._hooks or ():
                 new = hook(g)

@@ -174,7 +174,9 @@ def test_gradients_match_finite_differences(case):
     (lambda x: F.binary_cross_entropy(x, BCE_T[0]), [((3,), "prob")]),
     (lambda x: F.layer_norm(x, 4), [(2, 4)]),
     (lambda q, k: F.scaled_dot_product_attention(q, k, k, is_causal=True), [(3, 2), (3, 2)]),
-], ids=["gelu", "conv2d", "cross_entropy", "bce_logits", "bce", "layer_norm", "sdpa"])
+    (lambda x, w, b: F.linear(x, w, b).tanh(), [(3, 4), (5, 4), (5,)]),
+    (lambda x, w: F.linear(x, w).tanh(), [(3, 4), (5, 4)]),
+], ids=["gelu", "conv2d", "cross_entropy", "bce_logits", "bce", "layer_norm", "sdpa", "linear", "linear_no_bias"])
 def test_second_derivatives_match_finite_differences(fn, specs):
     xs = [mg.tensor(a, requires_grad=True) for a in _inputs(specs, 7)]
     assert mg.gradgradcheck(fn, xs)

@@ -14,6 +14,7 @@ from .. import ops
 from ..autograd import Function
 from ..factories import generator, zeros_like
 from ..ops.elementwise import sign
+from ..ops.linalg import Linear
 from ..ops.movement import Im2Col
 from ..tensor import Tensor
 
@@ -101,6 +102,8 @@ def linear(x, weight, bias=None):
                          f"got input {x.shape} and weight {weight.shape}")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},); got {bias.shape}")
+    if x.ndim == 2 and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
+        return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
     out = x @ weight.T
     return out if bias is None else out + bias
 

@@ -1,6 +1,7 @@
 """Reductions: sum, max/min (values), mean, var, argmax/argmin, and the row kernels softmax & co."""
 from ..autograd import Function
 from ..tensor import Tensor
+from .movement import BroadcastTo, Reshape
 from .util import axis_args, keepdims_shape, normalize_axis, single_axis
 
 
@@ -14,9 +15,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
+        # The shapes are known to fit: Reshape/BroadcastTo directly, without reshape()'s checks (hot path).
         if not ctx.keepdims:
-            g = g.reshape(keepdims_shape(ctx.shape, ctx.axes))
-        return g.broadcast_to(ctx.shape)
+            shape = keepdims_shape(ctx.shape, ctx.axes)
+            if shape != g.data.shape:
+                g = Reshape.apply(g, shape=shape)
+        return g if g.data.shape == ctx.shape else BroadcastTo.apply(g, shape=ctx.shape)
 
 
 class Extremum(Function):
@@ -113,6 +117,8 @@ class LogSoftmax(Function):
 
 
 def _reduce_args(op, x, axis, keepdims, dim, keepdim):
+    if axis is None and dim is None and keepdim is None:  # all axes: the common case
+        return tuple(range(x.data.ndim)), bool(keepdims)
     axis, keepdims = axis_args(op, axis, keepdims, dim, keepdim)
     return normalize_axis(axis, x.ndim, op, x.shape), keepdims
 

@@ -43,6 +43,7 @@ class SGD(Optimizer):
                 buf = state_tensor(p, state, "momentum_buffer", init=g)
             else:
                 buf = state_tensor(p, state, "momentum_buffer")
-                b.assign_(buf, b.add(b.mul(buf, momentum), b.mul(g, 1 - group["dampening"])))
+                dampening = group["dampening"]
+                b.assign_(buf, b.add(b.mul(buf, momentum), b.mul(g, 1 - dampening) if dampening else g))
             g = b.add(g, b.mul(buf, momentum)) if group["nesterov"] else buf
         b.assign_(p.data, b.add(p.data, b.mul(g, -group["lr"])))
