@@ -105,9 +105,13 @@ def contenders(task):
 
 
 def bench(task, rounds, steps):
-    steps_of = contenders(task)
+    return alternate(contenders(task), rounds, steps)
+
+
+def alternate(steps_of, rounds, steps, warmup=2):
+    """Median seconds per call of each step function, timed in alternating rounds after a warm-up."""
     for fn in steps_of.values():  # warm-up: compilation, caches, allocator
-        for _ in range(2):
+        for _ in range(warmup):
             fn()
     times = {name: [] for name in steps_of}
     for _ in range(rounds):

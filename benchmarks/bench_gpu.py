@@ -8,14 +8,12 @@ compilation, cuDNN autotuning, allocator growth) are excluded; the table shows m
     python benchmarks/bench_gpu.py [--rounds 30] [--steps 10] [--only cnn|mlp]
 """
 import argparse
-import statistics
 import sys
-import time
 
 import numpy as np
 
 import micrograd as mg
-from bench_cpu import TASKS, micrograd_step
+from bench_cpu import TASKS, alternate, micrograd_step
 
 try:
     import torch
@@ -47,17 +45,7 @@ def bench(task, rounds, steps):
     contenders = {"micrograd cupy": micrograd_step("cupy", layers, shape, x_np, y_np)}
     if torch is not None and torch.cuda.is_available():
         contenders["pytorch cuda"] = torch_cuda_step(layers, x_np, y_np)
-    for fn in contenders.values():
-        for _ in range(5):
-            fn()
-    times = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            times[name].append((time.perf_counter() - t0) / steps)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return alternate(contenders, rounds, steps, warmup=5)
 
 
 def main():

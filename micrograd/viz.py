@@ -63,4 +63,4 @@ def to_dot(root, rankdir="LR"):
         if line not in seen:
             seen.add(line)
             unique.append(line)
-    return "\n".join([f"digraph micrograd {{", f"  rankdir={rankdir};", *unique, "}"]) + "\n"
+    return "\n".join(["digraph micrograd {", f"  rankdir={rankdir};", *unique, "}"]) + "\n"
