@@ -72,11 +72,11 @@ def micrograd_step(backend, layers, shape, x_np, y_np):
     return step
 
 
-def torch_step(layers, shape, x_np, y_np):
-    model = torch.nn.Sequential(*layers(torch.nn))
+def torch_step(layers, shape, x_np, y_np, device="cpu"):
+    model = torch.nn.Sequential(*layers(torch.nn)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.from_numpy(x_np)
-    y = torch.from_numpy(y_np)
+    x = torch.from_numpy(x_np).to(device)
+    y = torch.from_numpy(y_np).to(device)
 
     def step():
         opt.zero_grad()

@@ -13,27 +13,12 @@ import sys
 import numpy as np
 
 import micrograd as mg
-from bench_cpu import TASKS, alternate, micrograd_step
+from bench_cpu import TASKS, alternate, micrograd_step, torch_step
 
 try:
     import torch
 except ImportError:  # reported below
     torch = None
-
-
-def torch_cuda_step(layers, x_np, y_np):
-    model = torch.nn.Sequential(*layers(torch.nn)).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.from_numpy(x_np).cuda()
-    y = torch.from_numpy(y_np).cuda()
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step
 
 
 def bench(task, rounds, steps):
@@ -44,7 +29,7 @@ def bench(task, rounds, steps):
     mg.manual_seed(0)
     contenders = {"micrograd cupy": micrograd_step("cupy", layers, shape, x_np, y_np)}
     if torch is not None and torch.cuda.is_available():
-        contenders["pytorch cuda"] = torch_cuda_step(layers, x_np, y_np)
+        contenders["pytorch cuda"] = torch_step(layers, shape, x_np, y_np, device="cuda")
     return alternate(contenders, rounds, steps, warmup=5)
 
 

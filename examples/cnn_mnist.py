@@ -5,7 +5,6 @@
 conv 5x5 (1 -> 32) -> ReLU -> pool 2 -> conv 5x5 (32 -> 64) -> ReLU -> pool 2 -> 1024 -> 128 -> 10.
 Target: at least 99.0% test accuracy.
 """
-import time
 
 import micrograd as mg
 import micrograd.nn as nn
@@ -39,24 +38,7 @@ def main():
 
     model = CNN()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; training on {len(x_train):,} "
-          f"images, {args.backend} backend")
-
-    history = common.History()
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        bar = common.progress(train_loader, f"epoch {epoch}/{args.epochs}")
-        for i, (x, y) in enumerate(bar):
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            running_loss = history.step(epoch - 1 + (i + 1) / len(train_loader), loss.item())
-            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
-        scheduler.step()
-        test_loss, test_accuracy = common.evaluate(model, test_loader)
-        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
+    history, test_accuracy = common.fit_classifier(args, model, optimizer, train_loader, test_loader)
 
     common.finish(args, history, model, optimizer, test_accuracy=test_accuracy)
 

@@ -93,6 +93,37 @@ def evaluate(model, loader):
     return total_loss / count, correct / count
 
 
+def fit_classifier(args, model, optimizer, train_loader, test_loader, max_norm=None):
+    """Train a classifier with cross-entropy for args.epochs under a cosine schedule; test after each epoch.
+
+    Args:
+        train_loader: a DataLoader, or a function epoch -> DataLoader (e.g. for fresh augmentation each epoch).
+        max_norm: clip the gradients' total norm to this before each step (None: no clipping).
+    Returns:
+        the History of the run and the last test accuracy.
+    """
+    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
+    history = History()
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        loader = train_loader(epoch) if callable(train_loader) else train_loader
+        bar = progress(loader, f"epoch {epoch}/{args.epochs}")
+        for i, (x, y) in enumerate(bar):
+            loss = mg.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            if max_norm is not None:
+                mg.nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm)
+            optimizer.step()
+            running_loss = history.step(epoch - 1 + (i + 1) / len(loader), loss.item())
+            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+        scheduler.step()
+        test_loss, test_accuracy = evaluate(model, test_loader)
+        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
+    return history, test_accuracy
+
+
 def progress(iterable, desc, total=None):
     """A tqdm bar (on stderr) that vanishes when done; show the running loss with `bar.set_postfix`."""
     return tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5, dynamic_ncols=True)

@@ -6,13 +6,11 @@
 dropout -> 1024 -> 256 (BatchNorm, ReLU, dropout) -> 10. Every epoch sees all 60,000 training images,
 each shifted by up to 2 pixels. Target: at least 99.4% test accuracy.
 """
-import time
 
 import numpy as np
 
 import micrograd as mg
 import micrograd.nn as nn
-import micrograd.nn.functional as F
 from micrograd.data import DataLoader
 
 import common
@@ -52,28 +50,14 @@ def main():
 
     model = ConvNet()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; training on {len(x_train):,} "
-          f"images, {args.backend} backend")
 
-    history = common.History()
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
+    def shifted_loader(epoch):
         shifted = common.random_shift(x_train, args.shift, rng) if args.shift else x_train
         # drop_last: a last batch of one image would leave BatchNorm nothing to normalise over.
-        train_loader = DataLoader((shifted, y_train), batch_size=args.batch_size, shuffle=True,
-                                  seed=args.seed + epoch, drop_last=True)
-        bar = common.progress(train_loader, f"epoch {epoch}/{args.epochs}")
-        for i, (x, y) in enumerate(bar):
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            running_loss = history.step(epoch - 1 + (i + 1) / len(train_loader), loss.item())
-            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
-        scheduler.step()
-        test_loss, test_accuracy = common.evaluate(model, test_loader)
-        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
+        return DataLoader((shifted, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed + epoch,
+                          drop_last=True)
+
+    history, test_accuracy = common.fit_classifier(args, model, optimizer, shifted_loader, test_loader)
 
     common.finish(args, history, model, optimizer, test_accuracy=test_accuracy)
 

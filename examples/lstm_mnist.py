@@ -5,11 +5,9 @@
 LSTM(28 -> 128 hidden) -> the final hidden state -> Linear(128 -> 10); Adam with a cosine schedule and
 gradient-norm clipping. Target: at least 97% test accuracy.
 """
-import time
 
 import micrograd as mg
 import micrograd.nn as nn
-import micrograd.nn.functional as F
 from micrograd.data import DataLoader
 
 import common
@@ -34,25 +32,7 @@ def main():
 
     model = RowLSTM()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; training on {len(x_train):,} "
-          f"images, {args.backend} backend")
-
-    history = common.History()
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        bar = common.progress(train_loader, f"epoch {epoch}/{args.epochs}")
-        for i, (x, y) in enumerate(bar):
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-            optimizer.step()
-            running_loss = history.step(epoch - 1 + (i + 1) / len(train_loader), loss.item())
-            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
-        scheduler.step()
-        test_loss, test_accuracy = common.evaluate(model, test_loader)
-        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
+    history, test_accuracy = common.fit_classifier(args, model, optimizer, train_loader, test_loader, max_norm=1.0)
 
     common.finish(args, history, model, optimizer, test_accuracy=test_accuracy)
 
