@@ -25,7 +25,7 @@ from numba import njit
 
 # Op codes (Python ints: constants inside the compiled code).
 ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM = range(6)  # binary3
-RELU, SIGMOID, RELU_BACKWARD, TANH_BACKWARD, SIGMOID_BACKWARD = range(5)  # flat
+RELU, RELU_BACKWARD, TANH_BACKWARD, SIGMOID_BACKWARD = range(4)  # flat
 SUM, MAX, MIN = range(3)  # reduce3
 
 
@@ -86,12 +86,10 @@ def _sv(op, x, y, out):
 
 @njit(cache=True, error_model="numpy")
 def flat(op, x, y, out):
-    """out = relu(x) or sigmoid(x) (y unused), or an activation's gradient given g = x and its output y:
+    """out = relu(x) (y unused), or an activation's gradient given g = x and its output y:
     relu (g [y > 0], a product), tanh (g (1 - y^2)), sigmoid (g y (1 - y)); all arrays flat."""
     if op == RELU:
         _relu(x, out)
-    elif op == SIGMOID:
-        _sigmoid(x, out)
     elif op == RELU_BACKWARD:
         _relu_backward(x, y, out)
     elif op == TANH_BACKWARD:
@@ -105,14 +103,6 @@ def _relu(x, out):
     for i in range(out.size):
         v = x[i]
         out[i] = 0 if v <= 0 else v  # NaN stays NaN
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid(x, out):
-    for i in range(out.size):
-        v = x[i]
-        e = math.exp(-abs(v))  # never overflows
-        out[i] = 1 / (1 + e) if v >= 0 else e / (1 + e)
 
 
 @njit(cache=True, error_model="numpy")
@@ -380,3 +370,13 @@ def index_add_rows(pos, values, out):
     out[:] = 0
     for m in range(pos.size):
         _accumulate(values[m], out[pos[m]])
+
+
+# ---- in-place updates -------------------------------------------------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def axpby(y, a, x, b):
+    """y = a y + b x in place, one pass (flat arrays of one dtype; a and b scalars of that dtype, so float32
+    stays float32 and the result is NumPy's y *= a; y += b * x bit for bit)."""
+    for i in range(y.size):
+        y[i] = a * y[i] + b * x[i]

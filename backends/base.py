@@ -257,10 +257,32 @@ class Backend:
         zero rows where targets[n] == ignore_index; (N, C) in the logits' dtype (g is (N,))."""
         self._missing("softmax_cross_entropy_backward")
 
+    def lstm_cell(self, z, c):
+        """One LSTM step from the gate pre-activations z (N, 4H), blocks in PyTorch's order i, f, g, o, and the
+        cell c (N, H) of one float dtype: a tuple (h, c_new, act) with, s the sigmoid,
+
+            c_new = s(z_f) c + s(z_i) tanh(z_g),   h = s(z_o) tanh(c_new),
+
+        and act (N, 5H) = [s(z_i), s(z_f), tanh(z_g), s(z_o), tanh(c_new)], what lstm_cell_backward needs."""
+        self._missing("lstm_cell")
+
+    def lstm_cell_backward(self, gh, gc, act, c):
+        """The gradients through lstm_cell given those of its h and c_new (gh, gc: (N, H)), its act and the cell
+        c it started from: a tuple (dz (N, 4H), dc (N, H)). Writing i, f, g, o, t for act's five blocks:
+
+            gc' = gc + gh o (1 - t^2),   dz = [gc' g i (1 - i), gc' c f (1 - f), gc' i (1 - g^2), gh t o (1 - o)],
+            dc = gc' f."""
+        self._missing("lstm_cell_backward")
+
     # in-place updates (for optimizers and load_state_dict)
     def assign_(self, dst, src):
         """dst[...] = src, casting to dst's dtype."""
         self._missing("assign_")
+
+    def axpby_(self, y, a, x, b):
+        """y = a y + b x in place, computed in y's dtype (a, b Python numbers; x an array broadcastable to
+        y's shape, of y's dtype); returns y. Optimizer updates: one pass, no temporaries where a kernel exists."""
+        self._missing("axpby_")
 
     # device
     def synchronize(self):

@@ -3,9 +3,10 @@
 CuPy mirrors NumPy, so nearly every primitive is inherited from NumpyBackend running on `self.xp = cupy`.
 Overridden: transfers (`cupy.asnumpy`), scatter-add (`cupyx.scatter_add`), `synchronize`, and the fused
 kernels (im2col/col2im, max pooling with its argmax and backward, softmax-cross-entropy and its backward,
-relu/tanh/sigmoid gradients). Each kernel's CUDA C source is a module-level string and has a NumPy twin
-(`TWINS`, keyed by kernel name) computing the same thing with the kernel's calling convention: the tests' NumPy
-stand-in for `cupy` runs the twins, and the GPU tests compare each compiled kernel against its twin.
+relu/tanh/sigmoid gradients, the LSTM cell and its backward, the in-place axpby_ update). Each kernel's CUDA
+C source is a module-level string and has a NumPy twin (`TWINS`, keyed by kernel name) computing the same
+thing with the kernel's calling convention: the tests' NumPy stand-in for `cupy` runs the twins, and the GPU
+tests compare each compiled kernel against its twin.
 
 Importing this module never imports cupy; `check_available()` says what is missing (the package, a usable CUDA
 driver, a device), and the module attribute `backend` is built on first use.
@@ -24,6 +25,8 @@ ELEMENTWISE = {
     "mg_relu_backward": ("T g, T y", "T out", "out = g * (T)(y > 0)"),
     "mg_tanh_backward": ("T g, T y", "T out", "out = g * ((T)1 - y * y)"),
     "mg_sigmoid_backward": ("T g, T y", "T out", "out = g * (y * ((T)1 - y))"),
+    # In place: y is an output parameter, read and written by each thread.
+    "mg_axpby": ("T x, T a, T b", "T y", "y = a * y + b * x"),
 }
 
 # Raw kernels, written over `T` (float or double, substituted before compiling: one kernel per dtype).
@@ -128,6 +131,48 @@ extern "C" __global__ void mg_softmax_cross_entropy_backward_T(const T* logits, 
     out[i] = t == ignore_index ? (T)0 : g[r] * (exp(logits[i] - lse[r]) - (T)(j == t));
 }
 """,
+    # One thread per (row, unit) of the (N, H) cell: the four gates of that unit, then its new cell and output.
+    "mg_lstm_cell": r"""
+extern "C" __global__ void mg_lstm_cell_T(const T* z, const T* c, T* h, T* c_new, T* act, long long total,
+                                          long long n) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= total) return;
+    long long r = k / n, j = k % n;
+    const T* zr = z + r * 4 * n;
+    T* ar = act + r * 5 * n;
+    T v, e, gate[4];
+    for (int q = 0; q < 4; ++q) {
+        v = zr[q * n + j];
+        if (q == 2) { gate[q] = tanh(v); continue; }
+        e = exp(-fabs(v));  // never overflows
+        gate[q] = (v >= (T)0 ? (T)1 : e) / ((T)1 + e);
+    }
+    T cc = gate[1] * c[k] + gate[0] * gate[2];
+    T t = tanh(cc);
+    for (int q = 0; q < 4; ++q) ar[q * n + j] = gate[q];
+    ar[4 * n + j] = t;
+    c_new[k] = cc;
+    h[k] = gate[3] * t;
+}
+""",
+    "mg_lstm_cell_backward": r"""
+extern "C" __global__ void mg_lstm_cell_backward_T(const T* gh, const T* gc, const T* act, const T* c, T* dz,
+                                                   T* dc, long long total, long long n) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= total) return;
+    long long r = k / n, j = k % n;
+    const T* ar = act + r * 5 * n;
+    T* dr = dz + r * 4 * n;
+    T i = ar[j], f = ar[n + j], g = ar[2 * n + j], o = ar[3 * n + j], t = ar[4 * n + j];
+    T h = gh[k];
+    T d = gc[k] + h * o * ((T)1 - t * t);
+    dr[j] = d * g * (i * ((T)1 - i));
+    dr[n + j] = d * c[k] * (f * ((T)1 - f));
+    dr[2 * n + j] = d * i * ((T)1 - g * g);
+    dr[3 * n + j] = h * t * (o * ((T)1 - o));
+    dc[k] = d * f;
+}
+""",
 }
 
 
@@ -145,7 +190,8 @@ def elementwise_harness(name, dtype):
     ins = [p.split()[-1] for p in in_params.split(",")]
     outs = [p.split()[-1] for p in out_params.split(",")]
     args = ", ".join([f"const T* {v}_" for v in ins] + [f"T* {v}_" for v in outs] + ["long long n"])
-    loads = " ".join(f"T {v} = {v}_[i];" for v in ins) + " " + " ".join(f"T {v};" for v in outs)
+    # Outputs are loaded too: CuPy binds each output parameter to its array element, so in-place kernels read it.
+    loads = " ".join(f"T {v} = {v}_[i];" for v in ins + outs)
     stores = " ".join(f"{v}_[i] = {v};" for v in outs)
     return (f"typedef {ctype} T;\n"
             f'extern "C" __global__ void {name}_{ctype}({args}) {{\n'
@@ -165,6 +211,21 @@ def _tanh_backward_twin(g, y):
 
 def _sigmoid_backward_twin(g, y):
     return g * (y * (1 - y))
+
+
+def _axpby_twin(x, a, b, y):
+    y[...] = a * y + b * x
+    return y
+
+
+def _lstm_cell_twin(z, c, h, c_new, act, total, n):
+    from .numpy import backend as reference
+    h[...], c_new[...], act[...] = reference.lstm_cell(z, c)
+
+
+def _lstm_cell_backward_twin(gh, gc, act, c, dz, dc, total, n):
+    from .numpy import backend as reference
+    dz[...], dc[...] = reference.lstm_cell_backward(gh, gc, act, c)
 
 
 def _im2col_twin(x, out, total, h, w, kh, kw, stride, oh, ow):
@@ -225,11 +286,13 @@ TWINS = {
     "mg_relu_backward": _relu_backward_twin,
     "mg_tanh_backward": _tanh_backward_twin,
     "mg_sigmoid_backward": _sigmoid_backward_twin,
+    "mg_axpby": _axpby_twin,
 }
 for _name, _twin in [("mg_im2col", _im2col_twin), ("mg_col2im", _col2im_twin), ("mg_max_pool2d", _max_pool2d_twin),
                      ("mg_max_pool2d_backward", _max_pool2d_backward_twin),
                      ("mg_softmax_cross_entropy", _softmax_cross_entropy_twin),
-                     ("mg_softmax_cross_entropy_backward", _softmax_cross_entropy_backward_twin)]:
+                     ("mg_softmax_cross_entropy_backward", _softmax_cross_entropy_backward_twin),
+                     ("mg_lstm_cell", _lstm_cell_twin), ("mg_lstm_cell_backward", _lstm_cell_backward_twin)]:
     for _ctype in _CTYPE.values():
         TWINS[f"{_name}_{_ctype}"] = _twin
 
@@ -314,6 +377,32 @@ class CupyBackend(NumpyBackend):
     def sigmoid_backward(self, g, y):
         return self._elementwise("mg_sigmoid_backward")(g, y) if self._ok(g, y) \
             else super().sigmoid_backward(g, y)
+
+    # LSTM cell, one thread per unit
+    def lstm_cell(self, z, c):
+        if not (self._ok(z, c) and c.ndim == 2 and z.shape == (c.shape[0], 4 * c.shape[1])):
+            return super().lstm_cell(z, c)
+        n = c.shape[1]
+        h, c_new = self.xp.empty(c.shape, c.dtype), self.xp.empty(c.shape, c.dtype)
+        act = self.xp.empty((c.shape[0], 5 * n), c.dtype)
+        self._run("mg_lstm_cell", c.dtype, c.size, z, c, h, c_new, act, np.int64(c.size), np.int64(n))
+        return h, c_new, act
+
+    def lstm_cell_backward(self, gh, gc, act, c):
+        n = c.shape[-1] if c.ndim == 2 else -1
+        if not (self._ok(gh, gc, act, c) and gh.shape == gc.shape == c.shape and act.shape == (c.shape[0], 5 * n)):
+            return super().lstm_cell_backward(gh, gc, act, c)
+        dz, dc = self.xp.empty((c.shape[0], 4 * n), c.dtype), self.xp.empty(c.shape, c.dtype)
+        self._run("mg_lstm_cell_backward", c.dtype, c.size, gh, gc, act, c, dz, dc, np.int64(c.size), np.int64(n))
+        return dz, dc
+
+    # in-place update
+    def axpby_(self, y, a, x, b):
+        if self._ok(y, x) and type(a) in (float, int) and type(b) in (float, int) and b != 0:
+            t = y.dtype.type
+            self._elementwise("mg_axpby")(x, t(a), t(b), y)
+            return y
+        return super().axpby_(y, a, x, b)
 
     # convolution and pooling, one thread per output element
     def im2col(self, x, kh, kw, stride):

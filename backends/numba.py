@@ -3,7 +3,8 @@
 Everything else is inherited from the numpy backend, and so is every case a kernel does not cover (integer
 and bool dtypes, mixed dtypes, non-contiguous or read-only inputs, exotic broadcasts): a kernel runs only on
 the contiguous float32/float64 layouts it was written for, so it compiles once per dtype. NumPy keeps what
-it already does best: matrix products (BLAS), exp/log/tanh/sqrt (SIMD), indexing, copies and padding.
+it already does best: matrix products (BLAS), exp/log/tanh/sqrt and what is built from them (the sigmoid, the
+LSTM cell: NumPy's SIMD loops beat a scalar-libm kernel 2-4x), indexing, copies and padding.
 """
 import functools
 import math
@@ -115,14 +116,11 @@ def _single_run(shape, axes):
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
-    # elementwise (exp, log, sqrt, tanh, neg and abs stay with NumPy's SIMD loops: one pass each already)
+    # elementwise (exp, log, sqrt, tanh, sigmoid, neg and abs stay with NumPy's SIMD loops)
     def _flat(self, op, x, y):
         out = np.empty_like(x)
         K.flat(op, x.reshape(-1), y.reshape(-1), out.reshape(-1))
         return out
-
-    def sigmoid(self, a):
-        return self._flat(K.SIGMOID, a, a) if _ok(a) else super().sigmoid(a)
 
     def relu(self, a):
         return self._flat(K.RELU, a, a) if _ok(a) else super().relu(a)
@@ -138,6 +136,15 @@ class NumbaBackend(NumpyBackend):
 
     def sigmoid_backward(self, g, y):
         return self._flat(K.SIGMOID_BACKWARD, g, y) if self._fused_ok(g, y) else super().sigmoid_backward(g, y)
+
+    def axpby_(self, y, a, x, b):
+        # b == 0 is NumPy's (x is then not read at all: 0 * inf would make NaN).
+        if _ok(y) and _ok(x) and x.dtype == y.dtype and x.shape == y.shape and type(a) in _WEAK \
+                and type(b) in _WEAK and b != 0 and not np.may_share_memory(x, y):
+            t = y.dtype.type
+            K.axpby(y.reshape(-1), t(a), x.reshape(-1), t(b))
+            return y
+        return super().axpby_(y, a, x, b)
 
     def _binary(self, op, a, b, fallback):
         ops = _operands(a, b)
@@ -342,6 +349,7 @@ def warm(dtypes=(np.float32, np.float64)):
         out, idx = b.max_pool2d(x, 2, 2, 2, 2)
         b.max_pool2d_backward(out, idx, x.shape)
         b.index_add((20, 18), (targets,), rows, dt)
+        b.axpby_(x.copy(), 0.9, x, -0.5)
 
 
 backend = NumbaBackend()

@@ -15,7 +15,7 @@ from micrograd.backends import cupy as cupy_backend
 # NumPy names the backend reaches through `xp` (NumpyBackend's code included); each exists on cupy.
 NUMPY_NAMES = (
     "ndarray", "array", "asarray", "ascontiguousarray", "empty", "empty_like", "zeros", "full", "arange", "eye",
-    "negative", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
+    "negative", "reciprocal", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
     "power", "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "where", "sum", "max", "min", "argmax", "argmin", "isfinite", "broadcast_to", "concatenate", "pad",
     "matmul", "bincount", "take_along_axis",
@@ -44,8 +44,9 @@ class ElementwiseKernel:
         self._twin = cupy_backend.TWINS[name]
 
     def __call__(self, *args, **kwargs):
-        n_in = len(self.in_params.split(","))
-        assert len(args) == n_in and not kwargs, "the stand-in supports kernels called with their inputs only"
+        n_in, n_out = len(self.in_params.split(",")), len(self.out_params.split(","))
+        assert len(args) in (n_in, n_in + n_out) and not kwargs, \
+            "the stand-in supports kernels called with their inputs, or inputs and outputs"
         return np.asarray(self._twin(*args))
 
 

@@ -1,6 +1,6 @@
 """Backend conformance: every backend implements every primitive of backends/base.py and computes what the
 numpy backend computes (float64 within rtol 1e-10, float32 within rtol 1e-4 / atol 1e-5), returning its own
-array type (0-d included) and never mutating its inputs (except `assign_`).
+array type (0-d included) and never mutating its inputs (except the in-place `assign_` and `axpby_`).
 
 Each case also carries a direct NumPy expression, so the numpy backend, the oracle, is itself checked; the
 tricky primitives (im2col/col2im, index_add, the stable row kernels, sigmoid) get dedicated tests.
@@ -135,6 +135,27 @@ def _set(dst, src):
     return dst
 
 
+def _axpby(y, a, x, b):
+    return (a * y.astype(np.float64) + b * x).astype(y.dtype)
+
+
+def _np_lstm_cell(z, c):
+    n = c.shape[1]
+    i, f, o = (_np_sigmoid(z[:, k * n:(k + 1) * n]) for k in (0, 1, 3))
+    g = np.tanh(z[:, 2 * n:3 * n])
+    c_new = f * c + i * g
+    t = np.tanh(c_new)
+    return o * t, c_new, np.concatenate([i, f, g, o, t], axis=1)
+
+
+def _np_lstm_cell_backward(gh, gc, act, c):
+    i, f, g, o, t = np.split(act, 5, axis=1)
+    gc = gc + gh * o * (1 - t * t)
+    dz = np.concatenate([gc * g * i * (1 - i), gc * c * f * (1 - f), gc * i * (1 - g * g), gh * t * o * (1 - o)],
+                        axis=1)
+    return dz, gc * f
+
+
 def cases(dt):
     """(id, primitive, args, direct NumPy expression of the host args) for float dtype `dt`."""
     rng = np.random.default_rng(0)
@@ -156,6 +177,9 @@ def cases(dt):
     logits = rng.uniform(-3, 3, (4, 5)).astype(f)
     targets = np.array([2, 0, -100, 4], np.int64)
     lse = _np_logsumexp(logits, 1, False)
+    z = rng.uniform(-4, 4, (3, 8)).astype(f)  # an LSTM cell with N = 3, H = 2
+    cell = rng.uniform(-2, 2, (3, 2)).astype(f)
+    act = _np_lstm_cell(z, cell)[2]
     return [
         ("asarray-list", "asarray", (Host([[1.5, 2], [3, 4]]), f), lambda d, t: np.array(d, t)),
         ("asarray-ndarray", "asarray", (Host(x.astype(other)), f), lambda d, t: d.astype(t)),
@@ -259,7 +283,13 @@ def cases(dt):
         ("softmax_cross_entropy", "softmax_cross_entropy", (logits, targets, -100), _np_softmax_cross_entropy),
         ("softmax_cross_entropy_backward", "softmax_cross_entropy_backward",
          (logits, targets, lse, np.array([1.0, 0.5, 2.0, -1.0], f), -100), _np_softmax_cross_entropy_backward),
+        ("lstm_cell", "lstm_cell", (z, cell), _np_lstm_cell),
+        ("lstm_cell_backward", "lstm_cell_backward", (cell[::-1].copy(), cell * 2, act, cell), _np_lstm_cell_backward),
         ("assign_", "assign_", (np.zeros((2, 3, 4), f), x.astype(other)), _set),
+        ("axpby_", "axpby_", (x.copy(), 0.9, x[::-1].copy(), -0.25), _axpby),
+        ("axpby_-add", "axpby_", (x.copy(), 1, x[::-1].copy(), 1.0), _axpby),
+        ("axpby_-broadcast", "axpby_", (x.copy(), 0.5, x[0, 0].copy(), 2), _axpby),
+        ("axpby_-scale-only", "axpby_", (x.copy(), 0.5, np.full(x.shape, np.inf, f), 0), lambda y, a, x, b: a * y),
         ("synchronize", "synchronize", (), lambda: None),
     ]
 
@@ -312,8 +342,8 @@ def test_primitive_matches_numpy_backend(backend, dt, case):
     b = backend_object(backend)
     b_args = _to(b, args)
     inputs = _arrays_in(b, b_args)
-    if prim == "assign_":
-        inputs = inputs[1:]  # assign_ writes into its first argument, by contract
+    if prim.endswith("_"):
+        inputs = inputs[1:]  # in-place primitives write into their first argument, by contract
     before = [b.to_numpy(a) for a in inputs]
     np_args = _to(NUMPY, args)
     with warnings.catch_warnings():
@@ -334,7 +364,8 @@ def test_primitive_matches_numpy_backend(backend, dt, case):
         return
     if prim in ("asarray", "astype", "copy") and isinstance(got, np.ndarray):
         assert not any(np.shares_memory(got, a) for a in _arrays_in(b, b_args)), f"{prim} must return a new array"
-    if prim == "assign_":  # the destination now holds src, cast to its dtype
+    if prim.endswith("_"):  # the destination now holds the result
+        assert got is b_args[0] and expected is np_args[0], f"{prim} must return its destination"
         got, expected = b_args[0], np_args[0]
     many = isinstance(expected, tuple)  # max_pool2d, softmax_cross_entropy: several arrays
     assert isinstance(got, tuple) == many and (not many or len(got) == len(expected) == len(host_direct))

@@ -1,5 +1,6 @@
 """The backend registry: names, scoping, errors, and `python -m micrograd.info`."""
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -8,6 +9,7 @@ import pytest
 
 import micrograd as mg
 from micrograd.backend import BackendUnavailableError
+from micrograd.backends import _heap as heap
 
 
 def _run(code, **env):
@@ -82,3 +84,40 @@ def test_info_lists_every_backend_and_why():
 
 def test_synchronize_is_a_noop_on_cpu():
     assert mg.synchronize() is None
+
+
+_CHURN = """
+import resource
+import numpy as np
+import micrograd as mg
+mg.tensor([1.0])  # loads the numpy backend, which pads glibc's heap (backends/_heap.py)
+big = np.ones(1_000_000)
+del big  # one larger array raises glibc's mmap threshold, as any training step's largest array does
+def step():  # a training step's pattern: many megabytes allocated, then all freed
+    arrays = [np.ones(100_000) for _ in range(40)]
+    del arrays
+for _ in range(3):
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+@pytest.mark.skipif(not heap._glibc(), reason="heap padding uses glibc's mallopt; this C library is not glibc")
+def test_heap_padding_stops_page_faults_between_steps():
+    def faults(pad):
+        env = dict(os.environ, MICROGRAD_HEAP_PAD=pad)
+        out = subprocess.run([sys.executable, "-c", _CHURN], env=env, capture_output=True, text=True, check=True)
+        return float(out.stdout.split()[-1])
+    padded, unpadded = faults(""), faults("0")
+    assert padded < 100, f"{padded} minor page faults per step with the default heap pad"
+    assert unpadded > 1000, f"only {unpadded} faults per step unpadded: the test no longer shows the churn"
+
+
+@pytest.mark.parametrize("text", ["lots", "-1", "1e9", str(2 ** 31)])
+def test_bad_heap_pad_is_named(monkeypatch, text):
+    monkeypatch.setenv("MICROGRAD_HEAP_PAD", text)
+    with pytest.raises(ValueError, match=f"MICROGRAD_HEAP_PAD must be a number of bytes .*got '{re.escape(text)}'"):
+        heap.heap_pad()

@@ -253,6 +253,12 @@ def test_gpu_kernels_match_their_twins(dt, shape):
     targets[::5] = -100
     loss, lse = both("softmax_cross_entropy", logits, targets, -100)
     both("softmax_cross_entropy_backward", logits, targets, lse, loss, -100)
+    flat, units = x.reshape(-1), 8
+    n = flat.size // (5 * units)
+    z, c = flat[:4 * n * units].reshape(n, 4 * units), flat[4 * n * units:5 * n * units].reshape(n, units)
+    h, c_new, act = both("lstm_cell", z, c)
+    both("lstm_cell_backward", h, c_new, act, c)
+    both("axpby_", x.copy(), 0.9, x[::-1].copy(), -0.01)
     cupy.cuda.Device().synchronize()
 
 

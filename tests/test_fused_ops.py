@@ -131,40 +131,56 @@ def test_linear_takes_the_fused_path_and_matches_the_composite(backend, bias, dt
         np.testing.assert_allclose(f.grad.numpy(), c.grad.numpy(), **tol)
 
 
-def _composite_lstm_cell(z, c):
-    i, f, g, o = (z[:, k * 3:(k + 1) * 3] for k in range(4))
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+def _lstm_inputs(dtype, steps=4, n=3, h=2, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = (rng.standard_normal((steps, n, 4 * h)) * 1.5, rng.standard_normal((n, h)), rng.standard_normal((n, h)),
+              rng.standard_normal((4 * h, h)) * 0.7)
+    return [_leaf(a, dtype) for a in arrays]
 
 
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lstm_cell_matches_the_composite_forward_and_backward(backend, dtype):
-    from micrograd.nn.modules.rnn import LSTMCell
-    rng = np.random.default_rng(0)
-    za, ca = rng.standard_normal((2, 12)) * 2, rng.standard_normal((2, 3))
-    z1, c1, z2, c2 = _leaf(za, dtype), _leaf(ca, dtype), _leaf(za, dtype), _leaf(ca, dtype)
-    fused, composite = LSTMCell.apply(z1, c1), _composite_lstm_cell(z2, c2)
+def test_lstm_layer_matches_the_per_step_composite_forward_and_backward(backend, dtype, reverse):
+    from micrograd.nn.modules.rnn import LSTMLayer, _lstm_composite
+    fused_in, comp_in = _lstm_inputs(dtype), _lstm_inputs(dtype)
+    fused, composite = LSTMLayer.apply(*fused_in, reverse), _lstm_composite(*comp_in, reverse)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
     for a, b in zip(fused, composite):
-        assert a.dtype == b.dtype
+        assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(a.numpy(), b.numpy(), **tol)
-    gh, gc = (mg.tensor(rng.standard_normal((2, 3)), dtype=dtype) for _ in range(2))
-    ((fused[0] * gh).sum() + (fused[1] * gc).sum()).backward()
-    ((composite[0] * gh).sum() + (composite[1] * gc).sum()).backward()
-    for a, b in ((z1, z2), (c1, c2)):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
-    # only h used: c''s gradient arrives as None and is taken as zeros
-    z3 = _leaf(za, dtype)
-    LSTMCell.apply(z3, c1)[0].sum().backward()
-    z4 = _leaf(za, dtype)
-    _composite_lstm_cell(z4, c2)[0].sum().backward()
-    np.testing.assert_allclose(z3.grad.numpy(), z4.grad.numpy(), **tol)
-
-
-def test_lstm_cell_gradients_and_second_derivatives_match_finite_differences():
-    from micrograd.nn.modules.rnn import LSTMCell
     rng = np.random.default_rng(1)
-    z, c = _leaf(rng.standard_normal((2, 8))), _leaf(rng.standard_normal((2, 2)))
-    fn = lambda z, c: LSTMCell.apply(z, c)[0].tanh() + LSTMCell.apply(z, c)[1]  # noqa: E731
-    assert mg.gradcheck(fn, [z, c])
-    assert mg.gradgradcheck(fn, [z, c])
+    cots = [mg.tensor(rng.standard_normal(a.shape), dtype=dtype) for a in fused]
+    sum((a * g).sum() for a, g in zip(fused, cots)).backward()
+    sum((b * g).sum() for b, g in zip(composite, cots)).backward()
+    for a, b in zip(fused_in, comp_in):
+        assert a.grad.dtype == b.grad.dtype
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+
+
+def test_lstm_layer_with_only_the_final_state_used_takes_the_others_as_zeros(backend):
+    from micrograd.nn.modules.rnn import LSTMLayer, _lstm_composite
+    fused_in, comp_in = _lstm_inputs("float64"), _lstm_inputs("float64")
+    LSTMLayer.apply(*fused_in)[1].sum().backward()  # h_n only: out's and c_n's gradients arrive as None
+    _lstm_composite(*comp_in, False)[1].sum().backward()
+    for a, b in zip(fused_in, comp_in):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_layer_gradients_and_second_derivatives_match_finite_differences(reverse):
+    from micrograd.nn.modules.rnn import LSTMLayer
+    inputs = _lstm_inputs("float64", steps=3, n=2, h=2, seed=2)
+
+    def fn(proj, h0, c0, w):
+        out, h, c = LSTMLayer.apply(proj, h0, c0, w, reverse)
+        return (out * out).sum() + h.tanh().sum() + (c * 2).sum()
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def test_lstm_layer_needs_no_gradient_for_inputs_that_do_not_require_it():
+    from micrograd.nn.modules.rnn import LSTMLayer
+    proj, h0, c0, w = _lstm_inputs("float64")
+    h0, c0 = h0.detach(), c0.detach()
+    LSTMLayer.apply(proj, h0, c0, w)[0].sum().backward()
+    assert proj.grad is not None and w.grad is not None and h0.grad is None and c0.grad is None

@@ -68,14 +68,39 @@ def _flat_cases(dt):
     rng = _rng()
     x = np.concatenate([rng.uniform(-3, 3, 9), [0.0, -0.0, 40.0, -40.0]]).astype(dt)
     y = np.concatenate([rng.uniform(-1, 1, 9), [0.0, 0.5, 1.0, -1.0]]).astype(dt)
-    e = np.exp(-np.abs(x.astype(np.float64)))
     return x, y, {
         K.RELU: np.maximum(x, 0),
-        K.SIGMOID: np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dt),
         K.RELU_BACKWARD: x * (y > 0),
         K.TANH_BACKWARD: x * (1 - y * y),
         K.SIGMOID_BACKWARD: x * (y * (1 - y)),
     }
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", FLOATS)
+def test_axpby_kernel_is_numpys_in_place_update_bit_for_bit(mode, dt):
+    rng = _rng()
+    y, x = rng.standard_normal(37).astype(dt), rng.standard_normal(37).astype(dt)
+    want = y.copy()
+    want *= dt(0.9)
+    want += x * dt(-0.01)
+    _call(K.axpby, mode, y, dt(0.9), x, dt(-0.01))
+    np.testing.assert_array_equal(y, want)
+
+
+def test_axpby_dispatch_falls_back_where_the_kernel_does_not_apply():
+    rng = _rng()
+    y = rng.standard_normal((4, 3)).astype(np.float32)
+    for x, a, b in ((y[0].copy(), 0.5, 2.0), (y.T.copy().T, 1.0, -1.0), (np.full((4, 3), np.inf, np.float32), 0.5, 0),
+                    (y, 0.5, 1.0)):
+        got, want = y.copy(), y.copy()
+        if x is y:
+            x_got, x_want = got, want
+        else:
+            x_got = x_want = x
+        assert NUMBA.axpby_(got, a, x_got, b) is got
+        NUMPY.axpby_(want, a, x_want, b)
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -40,7 +40,10 @@ class Linear(Function):
         ctx.save_for_backward(x, w)
         bk = x._backend
         out = bk.matmul(x.data, bk.transpose(w.data, (1, 0)))
-        return out if b is None else bk.add(out, b.data)
+        if b is None:
+            return out
+        # The product is a fresh array: add the bias in place unless promotion needs a wider result.
+        return bk.axpby_(out, 1, b.data, 1) if b.data.dtype == out.dtype else bk.add(out, b.data)
 
     @staticmethod
     def backward(ctx, g):

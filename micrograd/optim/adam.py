@@ -45,18 +45,18 @@ class Adam(Optimizer):
         state["step"] = t = state.get("step", 0) + 1
         if wd:
             if self._decoupled:
-                b.assign_(p.data, b.mul(p.data, 1 - lr * wd))
+                b.axpby_(p.data, 1 - lr * wd, p.data, 0)
             else:
                 g = b.add(g, b.mul(p.data, wd))
-        b.assign_(m, b.add(m, b.mul(b.sub(g, m), 1 - beta1)))
-        b.assign_(v, b.add(b.mul(v, beta2), b.mul(b.mul(g, 1 - beta2), g)))
+        b.axpby_(m, 1, b.sub(g, m), 1 - beta1)
+        b.axpby_(v, beta2, b.mul(b.mul(g, 1 - beta2), g), 1)
         if group["amsgrad"]:
             v_max = state_tensor(p, state, "max_exp_avg_sq")
             b.assign_(v_max, b.maximum(v_max, v))
             v = v_max
         step_size = lr / (1 - beta1 ** t)
         denom = b.add(b.div(b.sqrt(v), (1 - beta2 ** t) ** 0.5), eps)
-        b.assign_(p.data, b.add(p.data, b.div(b.mul(m, -step_size), denom)))
+        b.axpby_(p.data, 1, b.div(b.mul(m, -step_size), denom), 1)
 
 
 class AdamW(Adam):

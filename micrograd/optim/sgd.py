@@ -43,7 +43,6 @@ class SGD(Optimizer):
                 buf = state_tensor(p, state, "momentum_buffer", init=g)
             else:
                 buf = state_tensor(p, state, "momentum_buffer")
-                dampening = group["dampening"]
-                b.assign_(buf, b.add(b.mul(buf, momentum), b.mul(g, 1 - dampening) if dampening else g))
+                b.axpby_(buf, momentum, g, 1 - group["dampening"])
             g = b.add(g, b.mul(buf, momentum)) if group["nesterov"] else buf
-        b.assign_(p.data, b.add(p.data, b.mul(g, -group["lr"])))
+        b.axpby_(p.data, 1, g, -group["lr"])

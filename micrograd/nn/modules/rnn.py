@@ -7,9 +7,9 @@ import math
 import warnings
 
 from ... import ops
+from ... import autograd
 from ...autograd import Function, is_grad_enabled
 from ...factories import zeros
-from ...ops.elementwise import SigmoidGrad, TanhGrad
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -36,44 +36,93 @@ class Unbind(Function):
         return ops.stack(grads, axis=ctx.axis), None
 
 
-class LSTMCell(Function):
-    """One LSTM step from the gate pre-activations z = [z_i, z_f, z_g, z_o] (N, 4H) and the cell c (N, H):
-    c' = s(z_f) c + s(z_i) tanh(z_g), h = s(z_o) tanh(c'); returns (h, c'). The derivatives are the
-    chain rule through those lines (see backward).
+def _lstm_composite(proj, h0, c0, w_hh, reverse):
+    """LSTMLayer's function with recorded per-step ops: what it differentiates under create_graph."""
+    n = h0.shape[-1]
+    steps = Unbind.apply(proj, axis=0)
+    w_t = w_hh.T
+    h, c = h0, c0
+    hs = [None] * len(steps)
+    for t in _order(len(steps), reverse):
+        z = steps[t] + h @ w_t
+        i, f, g, o = (z[:, k * n:(k + 1) * n] for k in range(4))
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        hs[t] = h
+    return ops.stack(hs, axis=0), h, c
 
-    Fused for speed: the composite records about a dozen ops per step, forward and backward. The backward
-    is written with differentiable ops; under create_graph it recomputes the gates from z and c with
-    recorded ops, so gradients of gradients flow through them.
+
+def _order(steps, reverse):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+class LSTMLayer(Function):
+    """One direction of one LSTM layer over a whole sequence, as one op.
+
+    From proj (T, N, 4H) = x_t W_ih^T + b_ih + b_hh (all steps in one product beforehand), the initial state
+    h0, c0 (N, H) and W_hh (4H, H), it steps t = 0 .. T-1 (T-1 .. 0 with reverse):
+
+        z_t = proj_t + h_{t-1} W_hh^T;  (h_t, c_t) = the backend's lstm_cell(z_t, c_{t-1})
+
+    and returns (out (T, N, H) holding every h_t, h_n, c_n). Recorded per step, the same computation costs
+    about thirty op applications per step forwards and backwards, which dominated the time of small
+    recurrent models; as one op the loop runs on backend primitives only.
+
+    Backward, for first derivatives: the reverse loop runs the fused lstm_cell_backward and one matmul per
+    step, and d/dW_hh comes out of one (4H, T N) @ (T N, H) product at the end. Under create_graph it
+    recomputes the sequence with recorded ops (`_lstm_composite`) and differentiates that, so gradients of
+    gradients flow as through any composite.
     """
 
     @staticmethod
-    def forward(ctx, z, c):
-        bk = z._backend
-        n = c.shape[-1]
-        # One sigmoid over all of z (contiguous, so fused kernels apply) beats three over strided slices.
-        s = bk.sigmoid(z.data)
-        i, f, o = (bk.getitem(s, (slice(None), slice(k * n, (k + 1) * n))) for k in (0, 1, 3))
-        g = bk.tanh(bk.getitem(z.data, (slice(None), slice(2 * n, 3 * n))))
-        c_new = bk.add(bk.mul(f, c.data), bk.mul(i, g))
-        tc = bk.tanh(c_new)
-        ctx.save_for_backward(z, c)
-        ctx.gates = (i, f, g, o, tc)
-        return bk.mul(o, tc), c_new
+    def forward(ctx, proj, h0, c0, w_hh, reverse=False):
+        bk = proj._backend
+        steps = proj.shape[0]
+        w_t = bk.transpose(w_hh.data, (1, 0))
+        h, c = h0.data, c0.data
+        hs, cells, acts = [None] * steps, [None] * steps, [None] * steps
+        for t in _order(steps, reverse):
+            z = bk.matmul(h, w_t)
+            bk.axpby_(z, 1, bk.getitem(proj.data, (t,)), 1)
+            cells[t] = c
+            h, c, acts[t] = bk.lstm_cell(z, c)
+            hs[t] = h
+        out = bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in hs], 0)
+        ctx.save_for_backward(proj, h0, c0, w_hh)
+        ctx.reverse = reverse
+        ctx.steps = (out, cells, acts)
+        return out, h, c
 
     @staticmethod
-    def backward(ctx, gh, gc):
-        z, c = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the gates as recorded functions of z and c
-            i, f, g, o = Unbind.apply(z.reshape(z.shape[0], 4, -1), axis=1)
-            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-            tc = (f * c + i * g).tanh()
-        else:
-            bk = z._backend
-            i, f, g, o, tc = (Tensor._make(a, bk, False, None, 0) for a in ctx.gates)
-        gc = gc + TanhGrad.apply(gh * o, tc)  # d/dc' through h = o tanh(c')
-        dz = ops.concatenate([SigmoidGrad.apply(gc * g, i), SigmoidGrad.apply(gc * c, f),
-                              TanhGrad.apply(gc * i, g), SigmoidGrad.apply(gh * tc, o)], axis=1)
-        return dz, gc * f
+    def backward(ctx, g_out, g_h, g_c):
+        proj, h0, c0, w_hh = ctx.saved_tensors
+        needs = ctx.needs_input_grad[:4]
+        if is_grad_enabled():  # create_graph: differentiate the recorded composite
+            wanted = [t for t, need in zip((proj, h0, c0, w_hh), needs) if need]
+            found = iter(autograd.grad(_lstm_composite(proj, h0, c0, w_hh, ctx.reverse), wanted,
+                                       (g_out, g_h, g_c), create_graph=True, allow_unused=True))
+            return tuple(next(found) if need else None for need in needs) + (None,)
+        bk = proj._backend
+        out, cells, acts = ctx.steps
+        steps, n = out.shape[0], out.shape[2]
+        w = w_hh.data
+        gh, gc, gout = g_h.data, g_c.data, g_out.data
+        dz = [None] * steps
+        for t in reversed(_order(steps, ctx.reverse)):
+            gh = bk.add(gh, bk.getitem(gout, (t,)))
+            dz[t], gc = bk.lstm_cell_backward(gh, gc, acts[t], cells[t])
+            gh = bk.matmul(dz[t], w)
+        dproj = bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in dz], 0)
+        dw = None
+        if needs[3]:  # sum over t of dz_t^T h_{t-1}, with h_{t-1} the state each step started from
+            first = bk.reshape(h0.data, (1,) + h0.shape)
+            before = [bk.getitem(out, (slice(1, None),)), first] if ctx.reverse \
+                else [first, bk.getitem(out, (slice(0, steps - 1),))]
+            prev = bk.reshape(bk.concatenate(before, 0), (-1, n))
+            dw = bk.matmul(bk.transpose(bk.reshape(dproj, (-1, 4 * n)), (1, 0)), prev)
+        wrap = (lambda a: None if a is None else Tensor._make(a, bk, False, None, 0))
+        return (wrap(dproj) if needs[0] else None, wrap(gh) if needs[1] else None,
+                wrap(gc) if needs[2] else None, wrap(dw), None)
 
 
 class _RNNBase(Module):
@@ -142,18 +191,11 @@ class _RNNBase(Module):
                 proj = (x.reshape(-1, x.shape[-1]) @ w_ih.T).reshape(x.shape[0], x.shape[1], -1)
                 if b_ih is not None:  # both biases added once here, not b_hh once per step
                     proj = proj + (b_ih + b_hh)
-                w_hh_t = w_hh.T  # one transpose node for the whole sequence, not one per step
-                steps = Unbind.apply(proj, axis=0)
-                if d:
-                    steps = steps[::-1]
                 state = [s[layer * self._directions + d] for s in states]
-                hs = []
-                for pre in steps:
-                    state = self._cell(pre, state, w_hh_t)
-                    hs.append(state[0])
+                out, state = self._sequence(proj, state, w_hh, reverse=bool(d))
                 for final, value in zip(finals, state):
                     final.append(value)
-                outs.append(ops.stack(hs[::-1] if d else hs, axis=0))
+                outs.append(out)
             x = outs[0] if len(outs) == 1 else ops.concatenate(outs, axis=-1)
         return x, [ops.stack(f, axis=0) for f in finals]
 
@@ -204,9 +246,16 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
 
-    def _cell(self, pre, state, w_hh_t):
-        z = pre + state[0] @ w_hh_t
-        return [z.tanh() if self.nonlinearity == "tanh" else z.relu()]
+    def _sequence(self, proj, state, w_hh, reverse):
+        """Every step from proj (T, N, H) = x_t W_ih^T + biases: (out (T, N, H), [h_n])."""
+        w_hh_t = w_hh.T  # one transpose node for the whole sequence, not one per step
+        steps = Unbind.apply(proj, axis=0)
+        h = state[0]
+        hs = [None] * len(steps)
+        for t in _order(len(steps), reverse):
+            z = steps[t] + h @ w_hh_t
+            h = hs[t] = z.tanh() if self.nonlinearity == "tanh" else z.relu()
+        return ops.stack(hs, axis=0), [h]
 
     def forward(self, input, hx=None):  # noqa: A002  (PyTorch's argument name)
         out, (h,) = self._forward(input, None if hx is None else (hx,), 1)
@@ -228,11 +277,10 @@ class LSTM(_RNNBase):
 
     _gates = 4
 
-    def _cell(self, pre, state, w_hh_t):
-        """One step from `pre` = x_t W_ih^T + b_ih + b_hh and w_hh_t = W_hh^T."""
-        h, c = state
-        h, c = LSTMCell.apply(pre + h @ w_hh_t, c)
-        return [h, c]
+    def _sequence(self, proj, state, w_hh, reverse):
+        """Every step from proj (T, N, 4H) = x_t W_ih^T + biases, as one op: (out (T, N, H), [h_n, c_n])."""
+        out, h, c = LSTMLayer.apply(proj, state[0], state[1], w_hh, reverse)
+        return out, [h, c]
 
     def forward(self, input, hx=None):  # noqa: A002
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
