@@ -1,6 +1,7 @@
 """CPU training-step timings: micrograd's numpy and numba backends against PyTorch CPU.
 
-Runs, alternating in one process so that machine load hits every contender alike:
+Runs, alternating in one process (in a shuffled order each round) so that machine load hits every contender
+alike:
 - CNN step: conv(1->32, 3x3) ReLU maxpool2 -> conv(32->64, 3x3) ReLU maxpool2 -> flatten ->
   linear(1600->128) ReLU -> linear(128->10), batch 64 of 1x28x28, float32, SGD momentum 0.9;
 - MLP step: 784-512-512-10 ReLU, batch 128, float32, cross-entropy, SGD momentum 0.9.
@@ -15,6 +16,7 @@ N=1 gives steadier numbers than the defaults, whose idle-waiting workers then st
 """
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -108,14 +110,22 @@ def bench(task, rounds, steps):
     return alternate(contenders(task), rounds, steps)
 
 
-def alternate(steps_of, rounds, steps, warmup=2):
-    """Median seconds per call of each step function, timed in alternating rounds after a warm-up."""
+def alternate(steps_of, rounds, steps, warmup=2, seed=0):
+    """Median seconds per call of each step function, timed in alternating rounds after a warm-up.
+
+    Each round runs every contender once, in an order shuffled per round (seeded): a step runs measurably
+    slower right after another library's step has filled the caches with its own data, so a fixed order
+    would hand the same neighbour to the same contender in every round.
+    """
     for fn in steps_of.values():  # warm-up: compilation, caches, allocator
         for _ in range(warmup):
             fn()
     times = {name: [] for name in steps_of}
+    order = list(steps_of.items())
+    rng = random.Random(seed)
     for _ in range(rounds):
-        for name, fn in steps_of.items():
+        rng.shuffle(order)
+        for name, fn in order:
             t0 = time.perf_counter()
             for _ in range(steps):
                 fn()

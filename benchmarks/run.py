@@ -15,7 +15,7 @@ Workloads (float32, except the scalar engine, which is float64 by design):
 - memory: peak resident memory over 200 MLP steps minus the resident memory after import and model
   creation, each contender in a fresh subprocess (after 3 steps of a 784-16-10 MLP that warm up JIT
   compilers and lazy initialisation).
-Within a workload every round times each contender once, in alternating order; warm-up steps are
+Within a workload every round times each contender once, in an order shuffled per round; warm-up steps are
 excluded; the table shows medians over rounds and ratios to PyTorch CPU (to the classic micrograd for the
 scalar workload). Peers are optional and skipped by name when missing: PyTorch, HIPS `autograd`,
 `mygrad`, and the classic micrograd, whose package name clashes with ours, so it runs in a subprocess
@@ -24,6 +24,7 @@ with the folder from `pip install --no-deps --target DIR micrograd==0.1.0` first
 """
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -419,7 +420,9 @@ def run_chain(quick):
 # ---- timing ----
 
 def time_rounds(contenders, rounds, per_round, warmup):
-    """Median seconds per call of each contender over `rounds` rounds, rotating the order each round."""
+    """Median seconds per call of each contender over `rounds` rounds, in an order shuffled each round (seeded):
+    a step runs slower right after another library's step filled the caches, so no contender may keep one
+    neighbour throughout."""
     names = list(contenders)
     for name in names:
         c = contenders[name]
@@ -429,9 +432,10 @@ def time_rounds(contenders, rounds, per_round, warmup):
             for _ in range(warmup):
                 c()
     times = {name: [] for name in names}
-    for r in range(rounds):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
+    rng = random.Random(0)
+    for _ in range(rounds):
+        rng.shuffle(names)
+        for name in names:
             c = contenders[name]
             if isinstance(c, Remote):
                 times[name].append(c.timed(per_round))

@@ -9,6 +9,7 @@ import contextvars
 import functools
 import os
 import traceback
+import weakref
 
 from . import backend as _backend_registry
 from .graph import toposort
@@ -107,7 +108,7 @@ class Context:
         self.needs_input_grad = ()
         self._saved = ()
         self._out = None
-        self._node = None
+        self._node = None  # a weak reference to the node, for output()
         self._released = False
 
     def save_for_backward(self, *tensors):
@@ -124,13 +125,13 @@ class Context:
         """The op's output `index` as a Tensor on the graph (for backward rules written with the output)."""
         if self._released:
             raise RuntimeError(RELEASED)
-        return _Tensor._make(self._out[index], self.backend, True, self._node, index)
+        return _Tensor._make(self._out[index], self.backend, True, self._node(), index)
 
     def _release(self):
         d = self.__dict__
-        kept = (d["backend"], d["needs_input_grad"], d["_node"])
+        kept = (d["backend"], d["needs_input_grad"])
         d.clear()
-        d["backend"], d["needs_input_grad"], d["_node"] = kept
+        d["backend"], d["needs_input_grad"] = kept
         d["_released"] = True
 
 
@@ -224,11 +225,13 @@ class Function:
                                    f" the op was called at {where}")
         if requires:
             node = Node(cls, ctx, tuple(edges), tuple((o.data.shape, o.data.dtype) for o in outs))
-            ctx._node = node
             if anomaly:
                 node.where = where
             if cls.saves_output:
+                # A weak reference: the node owns its context, and a cycle between them would leave both
+                # (and whatever the context holds) to the cyclic garbage collector instead of freeing them.
                 ctx._out = tuple(o.data for o in outs)
+                ctx._node = weakref.ref(node)
             for i, o in enumerate(outs):
                 if o.data.dtype.kind == "f":
                     o.requires_grad = True

@@ -289,6 +289,8 @@ def cases(dt):
         ("axpby_", "axpby_", (x.copy(), 0.9, x[::-1].copy(), -0.25), _axpby),
         ("axpby_-add", "axpby_", (x.copy(), 1, x[::-1].copy(), 1.0), _axpby),
         ("axpby_-broadcast", "axpby_", (x.copy(), 0.5, x[0, 0].copy(), 2), _axpby),
+        ("axpby_-blocked", "axpby_", (rng.standard_normal(150_001).astype(f), 0.9, rng.standard_normal(150_001).astype(f),
+                                      -0.01), _axpby),
         ("axpby_-scale-only", "axpby_", (x.copy(), 0.5, np.full(x.shape, np.inf, f), 0), lambda y, a, x, b: a * y),
         ("synchronize", "synchronize", (), lambda: None),
     ]
@@ -466,3 +468,14 @@ def test_sigmoid_saturates_without_warnings(backend, dt):
     np.testing.assert_allclose(got, _np_sigmoid(x.astype(np.float64)), rtol=1e-6 if dt == np.float32 else 1e-12,
                                atol=1e-30 if dt == np.float32 else 1e-300)  # float32 exp(-100) is subnormal
     assert got[-1] == 1.0 and 0.0 <= got[0] < 1e-30
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_blocked_axpby_is_the_plain_update_bit_for_bit(dt):
+    rng = np.random.default_rng(3)
+    y, x = rng.standard_normal((3, 70_001)).astype(dt), rng.standard_normal((3, 70_001)).astype(dt)
+    want = y.copy()
+    want *= dt(0.9)
+    want += x * dt(-0.01)
+    assert NUMPY.axpby_(y, 0.9, x, -0.01) is y
+    np.testing.assert_array_equal(y, want)

@@ -184,3 +184,19 @@ def test_lstm_layer_needs_no_gradient_for_inputs_that_do_not_require_it():
     h0, c0 = h0.detach(), c0.detach()
     LSTMLayer.apply(proj, h0, c0, w)[0].sum().backward()
     assert proj.grad is not None and w.grad is not None and h0.grad is None and c0.grad is None
+
+
+@pytest.mark.parametrize("wants", [(True, True, True), (False, True, True), (True, False, False), (False, False, True),
+                                   (False, True, False)], ids=str)
+def test_linear_gradients_of_gradients_for_every_subset_of_inputs(wants):
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s) for s in ((3, 4), (2, 4), (2,))]
+    inputs = [mg.tensor(a, requires_grad=want) for a, want in zip(arrays, wants)]
+    wanted = [t for t in inputs if t.requires_grad]
+
+    def fn(*ts):
+        it = iter(ts)
+        x, w, b = (next(it) if want else t for want, t in zip(wants, inputs))
+        return (F.linear(x, w, b).tanh() ** 2).sum()
+    assert mg.gradcheck(fn, wanted)
+    assert mg.gradgradcheck(fn, wanted)
