@@ -193,7 +193,8 @@ class Function:
                     requires = True
         if backend is None:
             backend = _backend_registry.current()
-        requires = requires and _grad_enabled.get()
+        enabled = _grad_enabled.get()
+        requires = requires and enabled
         ctx = Context(backend)
         if requires:
             needs = []
@@ -206,11 +207,14 @@ class Function:
                     needs.append(False)
                     edges.append(None)
             ctx.needs_input_grad = tuple(needs)
-        token = _grad_enabled.set(False)
-        try:
+        if enabled:  # forward runs unrecorded (inside backward, recording is already off)
+            token = _grad_enabled.set(False)
+            try:
+                raw = cls.forward(ctx, *args, **kwargs)
+            finally:
+                _grad_enabled.reset(token)
+        else:
             raw = cls.forward(ctx, *args, **kwargs)
-        finally:
-            _grad_enabled.reset(token)
         single = not isinstance(raw, tuple)
         if single and type(raw) is backend.array_type:  # the common case, without _as_output's checks
             outs = [Tensor._make(raw, backend, False, None, 0)]

@@ -48,6 +48,9 @@ def test_cross_entropy_fused_gradients_and_second_derivatives(backend):
     assert mg.gradcheck(lambda x: F.cross_entropy(x, TARGETS), x)
     assert mg.gradgradcheck(lambda x: F.cross_entropy(x, TARGETS, reduction="none"), x)
     assert mg.gradgradcheck(lambda x: F.cross_entropy(x, TARGETS), x)
+    # the reduced loss's gradient depending on x again: second derivatives through d/dg of the fused op
+    assert mg.gradgradcheck(lambda x: F.cross_entropy(x, TARGETS).exp(), x)
+    assert mg.gradgradcheck(lambda x: F.cross_entropy(x, TARGETS, reduction="sum").tanh(), x)
 
 
 def test_cross_entropy_with_every_target_ignored_is_nan(backend):

@@ -381,10 +381,10 @@ def _fused_class_loss(logits, targets, reduction, ignore_index):
     """Cross-entropy of logits (N, C) and class indices through the fused softmax-cross-entropy op."""
     t = _class_targets("cross_entropy", targets, logits.shape[1], ignore_index)
     _check_target_shape("cross_entropy", logits, t)
-    loss = ops.softmax_cross_entropy(logits, t, ignore_index)
-    if reduction == "mean":
-        return loss.sum() / int((t != ignore_index).sum())
-    return _reduce(loss, reduction)
+    if reduction == "none":
+        return ops.softmax_cross_entropy(logits, t, ignore_index)
+    divisor = int((t != ignore_index).sum()) if reduction == "mean" else 1
+    return ops.softmax_cross_entropy(logits, t, ignore_index, divisor)
 
 
 def _prob_loss(logp, target, reduction, weight, smoothing):

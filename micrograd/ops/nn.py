@@ -56,32 +56,44 @@ class MaxPoolGather(Function):
 
 
 class SoftmaxCrossEntropy(Function):
-    """loss[n] = logsumexp(x[n]) - x[n, t[n]] (0 where t[n] is ignored); d/dx = g (softmax(x) - onehot(t))."""
+    """loss[n] = logsumexp(x[n]) - x[n, t[n]] (0 where t[n] is ignored); d/dx = g (softmax(x) - onehot(t)).
+
+    With a `divisor` the op returns sum(loss) / divisor (0-d): the mean and sum reductions inside the op, not as
+    two more recorded ops (and a scalar lifted to a tensor) per training step.
+    """
 
     @staticmethod
-    def forward(ctx, x, targets, ignore_index):
-        loss, ctx.lse = x._backend.softmax_cross_entropy(x.data, targets, ignore_index)
+    def forward(ctx, x, targets, ignore_index, divisor=None):
+        bk = x._backend
+        loss, ctx.lse = bk.softmax_cross_entropy(x.data, targets, ignore_index)
         ctx.save_for_backward(x)
-        ctx.targets, ctx.ignore_index = targets, ignore_index
-        return loss
+        ctx.targets, ctx.ignore_index, ctx.divisor = targets, ignore_index, divisor
+        return loss if divisor is None else bk.div(bk.sum(loss, (0,), False), divisor)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return SoftmaxCrossEntropyGrad.apply(x, g, targets=ctx.targets, lse=ctx.lse, ignore_index=ctx.ignore_index)
+        return SoftmaxCrossEntropyGrad.apply(x, g, targets=ctx.targets, lse=ctx.lse, ignore_index=ctx.ignore_index,
+                                             divisor=ctx.divisor)
 
 
 class SoftmaxCrossEntropyGrad(Function):
-    """d[n] = g[n] (p[n] - onehot(t[n])) with p = softmax(x), 0 on ignored rows.
+    """d[n] = g[n] (p[n] - onehot(t[n])) with p = softmax(x), 0 on ignored rows; with a `divisor`, g is the
+    0-d gradient of sum(loss) / divisor and g[n] = g / divisor.
 
-    d/dx (against gg) = g p (gg - sum(gg p)); d/dg = sum(gg (p - onehot(t))), both zero on ignored rows.
+    d/dx (against gg) = g p (gg - sum(gg p)); d/dg = sum(gg (p - onehot(t))), both zero on ignored rows
+    (summed over rows and divided by the divisor for a 0-d g).
     """
 
     @staticmethod
-    def forward(ctx, x, g, targets, lse, ignore_index):
+    def forward(ctx, x, g, targets, lse, ignore_index, divisor=None):
         ctx.save_for_backward(x, g)
-        ctx.targets, ctx.ignore_index = targets, ignore_index
-        return x._backend.softmax_cross_entropy_backward(x.data, targets, lse, g.data, ignore_index)
+        ctx.targets, ctx.ignore_index, ctx.divisor = targets, ignore_index, divisor
+        bk = x._backend
+        rows = g.data
+        if divisor is not None:  # one contiguous row vector, as the fused kernels take it
+            rows = bk.mul(bk.full((x.shape[0],), 1, x.dtype), bk.div(rows, divisor))
+        return bk.softmax_cross_entropy_backward(x.data, targets, lse, rows, ignore_index)
 
     @staticmethod
     def backward(ctx, gg):
@@ -91,13 +103,16 @@ class SoftmaxCrossEntropyGrad(Function):
         valid = b.astype(b.compare("ne", ctx.targets, ctx.ignore_index), x.dtype)
         valid_t = Tensor._make(valid, b, False, None, 0)
         p = softmax(x, axis=1)
+        rows = g if ctx.divisor is None else g / ctx.divisor
         gx = dg = None
         if nx:
-            gx = (g * valid_t).unsqueeze(1) * p * (gg - (gg * p).sum(axis=1, keepdims=True))
+            gx = (rows * valid_t).unsqueeze(1) * p * (gg - (gg * p).sum(axis=1, keepdims=True))
         if ng:
             safe = b.mul(ctx.targets, b.astype(valid, np.int64))  # ignored rows pick column 0, then get 0
             picked = gg[b.arange(0, x.shape[0], 1, np.int64), safe]
             dg = ((gg * p).sum(axis=1) - picked) * valid_t
+            if ctx.divisor is not None:
+                dg = dg.sum() / ctx.divisor
         return gx, dg
 
 
@@ -106,7 +121,9 @@ def max_pool2d(x, kernel, stride):
     return MaxPool2d.apply(x, kh=kernel[0], kw=kernel[1], sh=stride[0], sw=stride[1])
 
 
-def softmax_cross_entropy(logits, targets, ignore_index):
-    """Per-row cross-entropy of logits (N, C) against validated host int64 class indices (N,)."""
+def softmax_cross_entropy(logits, targets, ignore_index, divisor=None):
+    """Per-row cross-entropy of logits (N, C) against validated host int64 class indices (N,); with a
+    divisor, their sum divided by it (the mean or sum reduction)."""
     b = logits._backend
-    return SoftmaxCrossEntropy.apply(logits, targets=b.asarray(targets, np.int64), ignore_index=ignore_index)
+    return SoftmaxCrossEntropy.apply(logits, targets=b.asarray(targets, np.int64), ignore_index=ignore_index,
+                                     divisor=divisor)

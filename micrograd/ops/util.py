@@ -10,6 +10,9 @@ def lift(x, like, op):
     """`x` as a Tensor on `like`'s backend; a Python number becomes a weak 0-d tensor (NumPy 2 promotion)."""
     if isinstance(x, Tensor):
         return x
+    if (type(x) is float or type(x) is int) and like.dtype.kind == "f":
+        # the common case: a weak Python number takes a floating tensor's dtype (NumPy 2), no result_type
+        return Tensor._make(like._backend.asarray(x, like.dtype), like._backend, False, None, 0)
     if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
         if isinstance(x, np.generic):
             dtype = np.result_type(like.dtype, x.dtype)
