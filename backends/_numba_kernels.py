@@ -380,3 +380,13 @@ def axpby(y, a, x, b):
     stays float32 and the result is NumPy's y *= a; y += b * x bit for bit)."""
     for i in range(y.size):
         y[i] = a * y[i] + b * x[i]
+
+
+@njit(cache=True, error_model="numpy")
+def sgd_momentum(p, buf, g, lr, momentum, damp):
+    """buf = momentum buf + damp g, then p = p + lr buf (lr already negated), in place, one pass (flat arrays of
+    one dtype, scalars of that dtype: NumPy's two in-place updates bit for bit)."""
+    for i in range(p.size):
+        v = momentum * buf[i] + damp * g[i]
+        buf[i] = v
+        p[i] = p[i] + lr * v

@@ -284,6 +284,12 @@ class Backend:
         y's shape, of y's dtype); returns y. Optimizer updates: one pass, no temporaries where a kernel exists."""
         self._missing("axpby_")
 
+    def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        """SGD with momentum, both updates in place and in p's dtype (p, buf, g of one shape and float dtype):
+        buf = momentum buf + (1 - dampening) g, then p = p - lr buf; returns p. The same numbers as
+        axpby_(buf, momentum, g, 1 - dampening) then axpby_(p, 1, buf, -lr), in one pass over the three."""
+        self._missing("sgd_momentum_")
+
     # device
     def synchronize(self):
         """Wait for queued work to finish (a no-op on CPU backends)."""

@@ -3,10 +3,10 @@
 CuPy mirrors NumPy, so nearly every primitive is inherited from NumpyBackend running on `self.xp = cupy`.
 Overridden: transfers (`cupy.asnumpy`), scatter-add (`cupyx.scatter_add`), `synchronize`, and the fused
 kernels (im2col/col2im, max pooling with its argmax and backward, softmax-cross-entropy and its backward,
-relu/tanh/sigmoid gradients, the LSTM cell and its backward, the in-place axpby_ update). Each kernel's CUDA
-C source is a module-level string and has a NumPy twin (`TWINS`, keyed by kernel name) computing the same
-thing with the kernel's calling convention: the tests' NumPy stand-in for `cupy` runs the twins, and the GPU
-tests compare each compiled kernel against its twin.
+relu/tanh/sigmoid gradients, the LSTM cell and its backward, the in-place axpby_ and sgd_momentum_
+updates). Each kernel's CUDA C source is a module-level string and has a NumPy twin (`TWINS`, keyed by
+kernel name) computing the same thing with the kernel's calling convention: the tests' NumPy stand-in for
+`cupy` runs the twins, and the GPU tests compare each compiled kernel against its twin.
 
 Importing this module never imports cupy; `check_available()` says what is missing (the package, a usable CUDA
 driver, a device), and the module attribute `backend` is built on first use.
@@ -27,6 +27,7 @@ ELEMENTWISE = {
     "mg_sigmoid_backward": ("T g, T y", "T out", "out = g * (y * ((T)1 - y))"),
     # In place: y is an output parameter, read and written by each thread.
     "mg_axpby": ("T x, T a, T b", "T y", "y = a * y + b * x"),
+    "mg_sgd_momentum": ("T g, T lr, T m, T d", "T buf, T p", "buf = m * buf + d * g; p = p + lr * buf"),
 }
 
 # Raw kernels, written over `T` (float or double, substituted before compiling: one kernel per dtype).
@@ -218,6 +219,12 @@ def _axpby_twin(x, a, b, y):
     return y
 
 
+def _sgd_momentum_twin(g, lr, m, d, buf, p):
+    buf[...] = m * buf + d * g
+    p[...] = p + lr * buf
+    return buf, p
+
+
 def _lstm_cell_twin(z, c, h, c_new, act, total, n):
     from .numpy import backend as reference
     h[...], c_new[...], act[...] = reference.lstm_cell(z, c)
@@ -287,6 +294,7 @@ TWINS = {
     "mg_tanh_backward": _tanh_backward_twin,
     "mg_sigmoid_backward": _sigmoid_backward_twin,
     "mg_axpby": _axpby_twin,
+    "mg_sgd_momentum": _sgd_momentum_twin,
 }
 for _name, _twin in [("mg_im2col", _im2col_twin), ("mg_col2im", _col2im_twin), ("mg_max_pool2d", _max_pool2d_twin),
                      ("mg_max_pool2d_backward", _max_pool2d_backward_twin),
@@ -403,6 +411,13 @@ class CupyBackend(NumpyBackend):
             self._elementwise("mg_axpby")(x, t(a), t(b), y)
             return y
         return super().axpby_(y, a, x, b)
+
+    def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        if self._ok(p, buf, g) and p.shape == buf.shape == g.shape and dampening != 1:
+            t = p.dtype.type
+            self._elementwise("mg_sgd_momentum")(g, t(-lr), t(momentum), t(1 - dampening), buf, p)
+            return p
+        return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
 
     # convolution and pooling, one thread per output element
     def im2col(self, x, kh, kw, stride):

@@ -146,6 +146,15 @@ class NumbaBackend(NumpyBackend):
             return y
         return super().axpby_(y, a, x, b)
 
+    def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        arrays = (p, buf, g)
+        if all(_ok(a) and a.dtype == p.dtype and a.shape == p.shape for a in arrays) and dampening != 1 \
+                and not any(np.may_share_memory(a, b) for a, b in ((p, buf), (p, g), (buf, g))):
+            t = p.dtype.type
+            K.sgd_momentum(p.reshape(-1), buf.reshape(-1), g.reshape(-1), t(-lr), t(momentum), t(1 - dampening))
+            return p
+        return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
+
     def _binary(self, op, a, b, fallback):
         ops = _operands(a, b)
         layout = ops and _layout3(ops[0].shape, ops[1].shape)
@@ -350,6 +359,7 @@ def warm(dtypes=(np.float32, np.float64)):
         b.max_pool2d_backward(out, idx, x.shape)
         b.index_add((20, 18), (targets,), rows, dt)
         b.axpby_(x.copy(), 0.9, x, -0.5)
+        b.sgd_momentum_(x.copy(), x.copy(), x, 0.1, 0.9, 0.0)
 
 
 backend = NumbaBackend()

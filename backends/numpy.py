@@ -127,13 +127,13 @@ class NumpyBackend(Backend):
 
     def sum(self, a, axis, keepdims):
         dtype = np.int64 if a.dtype.kind in "biu" else None
-        return self._arr(self.xp.sum(a, axis=axis, keepdims=keepdims, dtype=dtype))
+        return self._arr(a.sum(axis=axis, keepdims=keepdims, dtype=dtype))  # the method: no Python wrapper
 
     def max(self, a, axis, keepdims):
-        return self._arr(self.xp.max(a, axis=axis, keepdims=keepdims))
+        return self._arr(a.max(axis=axis, keepdims=keepdims))
 
     def min(self, a, axis, keepdims):
-        return self._arr(self.xp.min(a, axis=axis, keepdims=keepdims))
+        return self._arr(a.min(axis=axis, keepdims=keepdims))
 
     def argmax(self, a, axis):
         return self._arr(self.xp.argmax(a, axis=axis).astype(np.int64, copy=False))
@@ -301,6 +301,9 @@ class NumpyBackend(Backend):
         return dst
 
     def axpby_(self, y, a, x, b):
+        if a == 1 and b == 1:  # the bias of a fresh product, and plain accumulation
+            y += x
+            return y
         t = y.dtype.type
         if y.size > 2 * _BLOCK and x.shape == y.shape and y.flags.c_contiguous and x.flags.c_contiguous:
             # Block by block, so the second pass over y and the temporary b x stay in the cache: about 30%
@@ -311,6 +314,19 @@ class NumpyBackend(Backend):
         else:
             self._axpby(y, t(a), x, t(b), a, b)
         return y
+
+    def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        if p.size > 2 * _BLOCK and p.flags.c_contiguous and buf.flags.c_contiguous and g.flags.c_contiguous:
+            # One block of all three at a time: buf's block is still in the cache when p's update reads it.
+            t = p.dtype.type
+            pf, bf, gf = p.reshape(-1), buf.reshape(-1), g.reshape(-1)
+            for s in range(0, pf.size, _BLOCK):
+                b = bf[s:s + _BLOCK]
+                self._axpby(b, t(momentum), gf[s:s + _BLOCK], t(1 - dampening), momentum, 1 - dampening)
+                self._axpby(pf[s:s + _BLOCK], t(1), b, t(-lr), 1, -lr)
+            return p
+        self.axpby_(buf, momentum, g, 1 - dampening)
+        return self.axpby_(p, 1, buf, -lr)
 
     @staticmethod
     def _axpby(y, ta, x, tb, a, b):

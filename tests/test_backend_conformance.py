@@ -1,6 +1,7 @@
 """Backend conformance: every backend implements every primitive of backends/base.py and computes what the
 numpy backend computes (float64 within rtol 1e-10, float32 within rtol 1e-4 / atol 1e-5), returning its own
-array type (0-d included) and never mutating its inputs (except the in-place `assign_` and `axpby_`).
+array type (0-d included) and never mutating its inputs (except the in-place `assign_`, `axpby_` and
+`sgd_momentum_`).
 
 Each case also carries a direct NumPy expression, so the numpy backend, the oracle, is itself checked; the
 tricky primitives (im2col/col2im, index_add, the stable row kernels, sigmoid) get dedicated tests.
@@ -156,6 +157,14 @@ def _np_lstm_cell_backward(gh, gc, act, c):
     return dz, gc * f
 
 
+WRITES = {"assign_": 1, "axpby_": 1, "sgd_momentum_": 2}  # in-place primitives: how many leading args they write
+
+
+def _sgd_momentum(p, buf, g, lr, momentum, dampening):
+    buf = (momentum * buf.astype(np.float64) + (1 - dampening) * g).astype(buf.dtype)
+    return (p - lr * buf.astype(np.float64)).astype(p.dtype), buf
+
+
 def cases(dt):
     """(id, primitive, args, direct NumPy expression of the host args) for float dtype `dt`."""
     rng = np.random.default_rng(0)
@@ -296,6 +305,11 @@ def cases(dt):
         ("axpby_-broadcast", "axpby_", (x.copy(), 0.5, x[0, 0].copy(), 2), _axpby),
         ("axpby_-blocked", "axpby_", (rng.standard_normal(150_001).astype(f), 0.9, rng.standard_normal(150_001).astype(f),
                                       -0.01), _axpby),
+        ("sgd_momentum_", "sgd_momentum_", (x.copy(), x[::-1].copy(), x[:, ::-1].copy(), 0.1, 0.9, 0.0), _sgd_momentum),
+        ("sgd_momentum_-dampening", "sgd_momentum_", (x.copy(), x[::-1].copy(), x[:, ::-1].copy(), 0.1, 0.9, 0.3),
+         _sgd_momentum),
+        ("sgd_momentum_-blocked", "sgd_momentum_", tuple(rng.standard_normal(140_001).astype(f) for _ in range(3))
+         + (0.01, 0.9, 0.0), _sgd_momentum),
         ("axpby_-scale-only", "axpby_", (x.copy(), 0.5, np.full(x.shape, np.inf, f), 0), lambda y, a, x, b: a * y),
         ("synchronize", "synchronize", (), lambda: None),
     ]
@@ -349,8 +363,8 @@ def test_primitive_matches_numpy_backend(backend, dt, case):
     b = backend_object(backend)
     b_args = _to(b, args)
     inputs = _arrays_in(b, b_args)
-    if prim.endswith("_"):
-        inputs = inputs[1:]  # in-place primitives write into their first argument, by contract
+    written = WRITES.get(prim, 0)
+    inputs = inputs[written:]  # in-place primitives write into their leading arguments, by contract
     before = [b.to_numpy(a) for a in inputs]
     np_args = _to(NUMPY, args)
     with warnings.catch_warnings():
@@ -371,9 +385,10 @@ def test_primitive_matches_numpy_backend(backend, dt, case):
         return
     if prim in ("asarray", "astype", "copy") and isinstance(got, np.ndarray):
         assert not any(np.shares_memory(got, a) for a in _arrays_in(b, b_args)), f"{prim} must return a new array"
-    if prim.endswith("_"):  # the destination now holds the result
+    if written:  # the destinations now hold the results
         assert got is b_args[0] and expected is np_args[0], f"{prim} must return its destination"
-        got, expected = b_args[0], np_args[0]
+        got, expected = b_args[:written], np_args[:written]
+        got, expected = (got[0], expected[0]) if written == 1 else (tuple(got), tuple(expected))
     many = isinstance(expected, tuple)  # max_pool2d, softmax_cross_entropy: several arrays
     assert isinstance(got, tuple) == many and (not many or len(got) == len(expected) == len(host_direct))
     for k, (g, e, d) in enumerate(zip(got, expected, host_direct) if many else [(got, expected, host_direct)]):

@@ -259,6 +259,7 @@ def test_gpu_kernels_match_their_twins(dt, shape):
     h, c_new, act = both("lstm_cell", z, c)
     both("lstm_cell_backward", h, c_new, act, c)
     both("axpby_", x.copy(), 0.9, x[::-1].copy(), -0.01)
+    both("sgd_momentum_", x.copy(), x[::-1].copy(), np.tanh(x), 0.1, 0.9, 0.25)
     cupy.cuda.Device().synchronize()
 
 

@@ -88,6 +88,19 @@ def test_axpby_kernel_is_numpys_in_place_update_bit_for_bit(mode, dt):
     np.testing.assert_array_equal(y, want)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", FLOATS)
+def test_sgd_momentum_kernel_is_numpys_two_updates_bit_for_bit(mode, dt):
+    rng = _rng()
+    p, buf, g = (rng.standard_normal(41).astype(dt) for _ in range(3))
+    want_p, want_buf = p.copy(), buf.copy()
+    NUMPY.axpby_(want_buf, 0.9, g, 0.75)
+    NUMPY.axpby_(want_p, 1, want_buf, -0.01)
+    _call(K.sgd_momentum, mode, p, buf, g, dt(-0.01), dt(0.9), dt(0.75))
+    np.testing.assert_array_equal(buf, want_buf)
+    np.testing.assert_array_equal(p, want_p)
+
+
 def test_axpby_dispatch_falls_back_where_the_kernel_does_not_apply():
     rng = _rng()
     y = rng.standard_normal((4, 3)).astype(np.float32)

@@ -43,6 +43,9 @@ class SGD(Optimizer):
                 buf = state_tensor(p, state, "momentum_buffer", init=g)
             else:
                 buf = state_tensor(p, state, "momentum_buffer")
+                if not group["nesterov"]:  # both updates in one pass
+                    b.sgd_momentum_(p.data, buf, g, group["lr"], momentum, group["dampening"])
+                    return
                 b.axpby_(buf, momentum, g, 1 - group["dampening"])
             g = b.add(g, b.mul(buf, momentum)) if group["nesterov"] else buf
         b.axpby_(p.data, 1, g, -group["lr"])
