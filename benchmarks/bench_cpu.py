@@ -21,16 +21,11 @@ import statistics
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import threads  # noqa: E402
 
-def _cap_threads(argv):
-    """Apply --threads before NumPy, Numba and PyTorch start their thread pools (they read these once)."""
-    if "--threads" in argv[:-1]:
-        n = argv[argv.index("--threads") + 1]
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-            os.environ[var] = n
-
-
-_cap_threads(sys.argv)
+if __name__ == "__main__":
+    threads.cap(threads.from_argv(sys.argv))
 
 import numpy as np  # noqa: E402  (after the thread caps)
 

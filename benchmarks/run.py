@@ -1,7 +1,7 @@
 """micrograd against PyTorch and its peers: one table of every workload x backend x installed peer.
 
     python benchmarks/run.py [--quick] [--json out.json] [--only scalar,chain,ops,mlp,cnn,lstm,memory]
-                             [--rounds N] [--threads N]
+                             [--rounds N] [--threads N (default 1; 0: library defaults)]
 
 Workloads (float32, except the scalar engine, which is float64 by design):
 - scalar: the classic micrograd demo step, MLP(2, [16, 16, 1]) on 100 two-moons points, full-batch
@@ -31,6 +31,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import threads  # noqa: E402  (no NumPy: safe before the caps)
 CLASSIC_DIR = os.environ.get("CLASSIC_MICROGRAD", "/tmp/classic_mg")
 MEMORY_STEPS = 200
 CHAIN_DEPTHS = (1_000, 10_000, 100_000, 1_000_000)
@@ -126,8 +128,7 @@ def worker(argv):
 # ---- in-process contenders ----
 
 def _load_bench_cpu():
-    sys.path.insert(0, HERE)
-    import bench_cpu  # noqa: E402  (applies --threads before NumPy starts its pools)
+    import bench_cpu  # noqa: E402  (after main() applied the thread caps)
     return bench_cpu
 
 
@@ -457,9 +458,14 @@ def main():
     parser.add_argument("--rounds", type=int, help="timed rounds per workload (default 15, quick 5)")
     parser.add_argument("--only", help="comma-separated workloads: scalar,chain,ops,mlp,cnn,lstm,memory")
     parser.add_argument("--json", help="write the raw per-round numbers here")
-    parser.add_argument("--threads", type=int, help="cap every thread pool at this many threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per library (OpenBLAS, OpenMP, MKL, Numba, PyTorch); default 1, since "
+                             "libraries alternating in one process stall each other's pools; 0: their defaults")
     args = parser.parse_args()
-    _load_bench_cpu()  # thread caps first
+    if args.threads < 0:
+        parser.error(f"--threads must be 0 (library defaults) or a positive count; got {args.threads}")
+    threads.cap(args.threads)  # before NumPy, Numba and PyTorch start their pools
+    _load_bench_cpu()
     import numpy as np
     workloads = args.only.split(",") if args.only else ["scalar", "chain", "ops", "mlp", "cnn", "lstm", "memory"]
     rounds = args.rounds or (5 if args.quick else 15)

@@ -1,0 +1,32 @@
+"""The benchmark table runs end to end (one round, a few workloads), names the peers it skips, writes --json.
+
+Timings are not checked here: speed is measured by running benchmarks/run.py, never by tests.
+"""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(ROOT, "benchmarks", "run.py")
+
+
+def test_run_prints_one_row_per_contender_and_writes_json(tmp_path):
+    out_json = tmp_path / "bench.json"
+    env = dict(os.environ, CLASSIC_MICROGRAD=str(tmp_path / "no-classic-here"))
+    proc = subprocess.run([sys.executable, RUN, "--only", "scalar,ops,mlp", "--rounds", "1", "--json", str(out_json)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "threads: 1" in lines[0]
+    for row in ("mlp step       micrograd numpy", "op add 8x8     micrograd numpy", "scalar         micrograd value"):
+        assert any(line.startswith(row) for line in lines), f"no row {row!r} in:\n{proc.stdout}"
+    assert any(line.startswith("skipped: classic micrograd") for line in lines), proc.stdout
+    raw = json.loads(out_json.read_text())
+    assert set(raw["results"]) >= {"scalar", "mlp step", "op add 8x8"}
+    assert all(len(times) == 1 for times in raw["results"]["mlp step"].values())
+
+
+def test_bad_thread_count_is_refused():
+    proc = subprocess.run([sys.executable, RUN, "--threads", "-2"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--threads must be 0 (library defaults) or a positive count; got -2" in proc.stderr
