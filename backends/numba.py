@@ -20,6 +20,9 @@ except ImportError as exc:  # numba missing, or built for another NumPy: check_a
     _IMPORT_ERROR = exc
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# Below these sizes (elements) NumPy's single call (~0.5 us of overhead) beats the kernel's dispatch (2-4 us):
+# measured per primitive family; the tests set them to 0 so their small arrays exercise the kernels.
+SMALL = {"binary": 8192, "flat": 1024, "reduce": 2048}
 _WEAK = (float, int, bool)
 _F64 = np.dtype(np.float64)
 
@@ -123,10 +126,10 @@ class NumbaBackend(NumpyBackend):
         return out
 
     def relu(self, a):
-        return self._flat(K.RELU, a, a) if _ok(a) else super().relu(a)
+        return self._flat(K.RELU, a, a) if _ok(a) and a.size >= SMALL["flat"] else super().relu(a)
 
     def _fused_ok(self, g, y):
-        return _ok(g) and _ok(y) and g.shape == y.shape and g.dtype == y.dtype
+        return _ok(g) and _ok(y) and g.shape == y.shape and g.dtype == y.dtype and g.size >= SMALL["flat"]
 
     def relu_backward(self, g, y):
         return self._flat(K.RELU_BACKWARD, g, y) if self._fused_ok(g, y) else super().relu_backward(g, y)
@@ -156,6 +159,9 @@ class NumbaBackend(NumpyBackend):
         return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
 
     def _binary(self, op, a, b, fallback):
+        small = SMALL["binary"]
+        if getattr(a, "size", 1) < small and getattr(b, "size", 1) < small:  # checked first: it is the cheapest
+            return fallback(a, b)
         ops = _operands(a, b)
         layout = ops and _layout3(ops[0].shape, ops[1].shape)
         if not layout:
@@ -187,7 +193,7 @@ class NumbaBackend(NumpyBackend):
     # reductions: one (outer, axis, inner) pass per run of adjacent reduced axes, the last run first
     def _reduce(self, op, a, axis, keepdims, fallback):
         axes = tuple(range(a.ndim)) if axis is None else axis
-        runs = _groups(a.shape, axes) if _ok(a) and a.size else []
+        runs = _groups(a.shape, axes) if _ok(a) and a.size >= max(SMALL["reduce"], 1) else []
         if not any(red for red, _ in runs):
             return fallback(a, axis, keepdims)
         x = a
@@ -339,6 +345,15 @@ def warm(dtypes=(np.float32, np.float64)):
     """Compile every kernel for `dtypes`, or load it from Numba's disk cache: a first training step, a test
     session or a timing then pays nothing for it."""
     b = backend
+    saved = dict(SMALL)
+    SMALL.update(dict.fromkeys(SMALL, 0))  # the small arrays below must reach the kernels
+    try:
+        _warm(b, dtypes)
+    finally:
+        SMALL.update(saved)
+
+
+def _warm(b, dtypes):
     for dt in dtypes:
         x = np.linspace(-2, 2, 2 * 3 * 6 * 6, dtype=dt).reshape(2, 3, 6, 6)
         for op in (b.add, b.sub, b.mul, b.div, b.maximum, b.minimum):

@@ -44,6 +44,8 @@ def _warm_numba_kernels():
         from micrograd.backends import numba
 
         numba.warm()
+        # Tests use small arrays: route them through the kernels too, not NumPy's small-array fallback.
+        numba.SMALL.update(dict.fromkeys(numba.SMALL, 0))
 
 
 def install_standin():

@@ -440,3 +440,21 @@ def test_tensors_move_between_numba_and_numpy_differentiably():
     assert g.backend == "numba" and g.tolist() == [3.0, 12.0]
     g.sum().backward()
     assert x.grad.backend == "numba" and x.grad.tolist() == [6.0, 12.0]
+
+
+def test_small_arrays_go_to_numpy_and_large_ones_to_the_kernels(monkeypatch):
+    """With the shipped thresholds (the test session zeroes them), small elementwise ops and reductions are
+    NumPy's calls and large ones the kernels', with the same results either way."""
+    monkeypatch.setattr(NB, "SMALL", {"binary": 8192, "flat": 1024, "reduce": 2048})
+    used = []
+    for name in ("binary3", "flat", "reduce3"):
+        kernel = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *args, _k=kernel, _n=name: (used.append(_n), _k(*args))[1])
+    rng = _rng()
+    for n, expect_kernel in ((32, False), (20_000, True)):
+        x, y = (rng.standard_normal((n // 4, 4)).astype(np.float32) for _ in range(2))
+        used.clear()
+        for prim, args in (("mul", (x, y)), ("relu", (x,)), ("relu_backward", (x, y)), ("sum", (x, (0,), False))):
+            _same(prim, *args)
+        assert (sorted(set(used)) == ["binary3", "flat", "reduce3"]) == expect_kernel, (n, used)
+        assert expect_kernel or not used, used
