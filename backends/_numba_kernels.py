@@ -390,3 +390,29 @@ def sgd_momentum(p, buf, g, lr, momentum, damp):
         v = momentum * buf[i] + damp * g[i]
         buf[i] = v
         p[i] = p[i] + lr * v
+
+
+# ---- LSTM cell backward (arithmetic only: the forward's tanh/exp stay with NumPy's SIMD loops) ---------------
+
+@njit(cache=True, error_model="numpy")
+def lstm_cell_backward(gh, gc, act, c, one, dz, dc):
+    """The primitive lstm_cell_backward for (N, H) gh, gc, c and (N, 5H) act into (N, 4H) dz and (N, H) dc, in
+    one pass; `one` is 1 in the arrays' dtype, so float32 stays float32 and each product associates as
+    NumPy's composite (the same numbers bit for bit)."""
+    rows, n = c.shape
+    for r in range(rows):
+        a, z = act[r], dz[r]
+        _lstm_backward_row(gh[r], gc[r], a[:n], a[n:2 * n], a[2 * n:3 * n], a[3 * n:4 * n], a[4 * n:], c[r], one,
+                           z[:n], z[n:2 * n], z[2 * n:3 * n], z[3 * n:], dc[r])
+
+
+@njit(cache=True, error_model="numpy")
+def _lstm_backward_row(gh, gc, i, f, g, o, t, c, one, di, df, dg, do, dc):
+    for j in range(gh.size):
+        h, ii, ff, gg, oo, tt = gh[j], i[j], f[j], g[j], o[j], t[j]
+        d = gc[j] + h * oo * (one - tt * tt)
+        di[j] = d * gg * (ii * (one - ii))
+        df[j] = d * c[j] * (ff * (one - ff))
+        dg[j] = d * ii * (one - gg * gg)
+        do[j] = h * tt * (oo * (one - oo))
+        dc[j] = d * ff

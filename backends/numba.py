@@ -4,7 +4,7 @@ Everything else is inherited from the numpy backend, and so is every case a kern
 and bool dtypes, mixed dtypes, non-contiguous or read-only inputs, exotic broadcasts): a kernel runs only on
 the contiguous float32/float64 layouts it was written for, so it compiles once per dtype. NumPy keeps what
 it already does best: matrix products (BLAS), exp/log/tanh/sqrt and what is built from them (the sigmoid, the
-LSTM cell: NumPy's SIMD loops beat a scalar-libm kernel 2-4x), indexing, copies and padding.
+LSTM cell's forward: NumPy's SIMD loops beat a scalar-libm kernel 2-4x), indexing, copies and padding.
 """
 import functools
 import math
@@ -139,6 +139,15 @@ class NumbaBackend(NumpyBackend):
 
     def sigmoid_backward(self, g, y):
         return self._flat(K.SIGMOID_BACKWARD, g, y) if self._fused_ok(g, y) else super().sigmoid_backward(g, y)
+
+    def lstm_cell_backward(self, gh, gc, act, c):
+        n = c.shape[-1] if c.ndim == 2 else -1
+        if not (all(_ok(a) and a.dtype == c.dtype for a in (gh, gc, act, c)) and gh.shape == gc.shape == c.shape
+                and act.shape == (c.shape[0], 5 * n)):
+            return super().lstm_cell_backward(gh, gc, act, c)
+        dz, dc = np.empty((c.shape[0], 4 * n), c.dtype), np.empty_like(c)
+        K.lstm_cell_backward(gh, gc, act, c, c.dtype.type(1), dz, dc)
+        return dz, dc
 
     def axpby_(self, y, a, x, b):
         # b == 0 is NumPy's (x is then not read at all: 0 * inf would make NaN).
@@ -375,6 +384,8 @@ def _warm(b, dtypes):
         b.index_add((20, 18), (targets,), rows, dt)
         b.axpby_(x.copy(), 0.9, x, -0.5)
         b.sgd_momentum_(x.copy(), x.copy(), x, 0.1, 0.9, 0.0)
+        cell = x.reshape(12, 18)[:, :3].copy()
+        b.lstm_cell_backward(cell, cell, x.reshape(12, 18)[:, :15].copy(), cell)
 
 
 backend = NumbaBackend()

@@ -101,6 +101,19 @@ def test_sgd_momentum_kernel_is_numpys_two_updates_bit_for_bit(mode, dt):
     np.testing.assert_array_equal(p, want_p)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", FLOATS)
+def test_lstm_cell_backward_kernel_is_the_numpy_composite_bit_for_bit(mode, dt):
+    rng = _rng()
+    z, c, gh, gc = (rng.standard_normal(s).astype(dt) * 2 for s in ((3, 8), (3, 2), (3, 2), (3, 2)))
+    act = NUMPY.lstm_cell(z, c)[2]
+    dz, dc = np.empty((3, 8), dt), np.empty((3, 2), dt)
+    _call(K.lstm_cell_backward, mode, gh, gc, act, c, dt(1), dz, dc)
+    want_dz, want_dc = NUMPY.lstm_cell_backward(gh, gc, act, c)
+    np.testing.assert_array_equal(dz, want_dz)
+    np.testing.assert_array_equal(dc, want_dc)
+
+
 def test_axpby_dispatch_falls_back_where_the_kernel_does_not_apply():
     rng = _rng()
     y = rng.standard_normal((4, 3)).astype(np.float32)
