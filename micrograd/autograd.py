@@ -8,6 +8,7 @@ points at the node that made it. Backward walks it in one iterative topological 
 import contextvars
 import functools
 import os
+import sys
 import traceback
 import weakref
 
@@ -259,6 +260,19 @@ def _accumulate(a, b):
     return b if a is None else a + b
 
 
+def _add(acc, g, in_place):
+    """acc + g. With in_place (a first-order backward), the sum goes into acc's own buffer when nothing else
+    can see it, as PyTorch accumulates gradients: acc is referenced only by the gradient slot it is read from
+    (call as `slot = _add(slot, g, ...)`; CPython reference counts), its array only by acc, the array owns its
+    memory and is writeable, and shapes and dtypes agree. Otherwise a new Tensor."""
+    arr = acc.data
+    if (in_place and sys.getrefcount(acc) <= 3 and sys.getrefcount(arr) <= 3 and arr.base is None
+            and arr.shape == g.data.shape and arr.dtype == g.data.dtype and getattr(arr.flags, "writeable", True)):
+        acc._backend.axpby_(arr, 1, g.data, 1)
+        return acc
+    return acc + g
+
+
 def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     """Propagate `root_grads` from `roots` back through the graph.
 
@@ -318,7 +332,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                     t = ref()
                     if t is not None and gs[i] is not None and targets is None:
                         g = gs[i] if create_graph else _owned(gs[i], seen_arrays)
-                        t.grad = g if t.grad is None else t.grad + g
+                        t.grad = g if t.grad is None else _add(t.grad, g, not create_graph)
             if want is not None:
                 for i in range(node.n_out):
                     for k in want.get((id(node), i), ()):
@@ -366,13 +380,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                     lst = grads.get(target)
                     if lst is None:
                         lst = grads[target] = [None] * target.n_out
-                    lst[idx] = g if lst[idx] is None else lst[idx] + g
+                    lst[idx] = g if lst[idx] is None else _add(lst[idx], g, not create_graph)
                 else:
                     slot = leaf_grads.get(id(target))
                     if slot is None:
                         leaf_grads[id(target)] = [target, g]
                     else:
-                        slot[1] = g if slot[1] is None else slot[1] + g
+                        slot[1] = g if slot[1] is None else _add(slot[1], g, not create_graph)
         for leaf, g in leaf_grads.values():
             for hook in leaf._hooks or ():
                 new = hook(g)
@@ -384,7 +398,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
             if not create_graph:
                 g = _owned(g, seen_arrays)
                 g.requires_grad = False
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            leaf.grad = g if leaf.grad is None else _add(leaf.grad, g, not create_graph)
     finally:
         _anomaly.reset(anomaly_token)
         _grad_enabled.reset(token)

@@ -308,3 +308,31 @@ def test_grad_by_an_intermediate_leaves_the_graph_beneath_it_intact():
     np.testing.assert_allclose(g2.numpy(), [3.0, 3.0])
     (h * h).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())
+
+
+def test_gradients_accumulate_in_place_only_where_nobody_else_holds_them(backend):
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True, backend=backend)
+    (x * x).sum().backward()
+    first = id(x.grad.data)
+    (x * 3).sum().backward()  # nobody holds x.grad: summed into its buffer, as PyTorch does
+    assert id(x.grad.data) == first
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, 7.0, 9.0])
+    held = x.grad
+    held_values = held.numpy()
+    (x * 1).sum().backward()  # the user holds the old .grad: it must not change
+    np.testing.assert_allclose(held.numpy(), held_values)
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 8.0, 10.0])
+    view = x.grad.data[1:]
+    (x * 1).sum().backward()  # a view of the buffer is alive: no writing through it
+    np.testing.assert_allclose(x._backend.to_numpy(view), [8.0, 10.0])
+    np.testing.assert_allclose(x.grad.numpy(), [7.0, 9.0, 11.0])
+
+
+def test_fan_out_sums_correctly_when_one_gradient_reaches_several_edges(backend):
+    a = mg.tensor([1.0, -2.0], requires_grad=True, backend=backend)
+    b = a * 2
+    c = b + b  # Add's backward hands the same gradient tensor to both edges
+    d = (c + b) * a  # b is reached three times, a twice (directly and through b)
+    d.sum().backward()
+    # d = (4a + 2a) a = 6 a^2: d' = 12 a (in-place sums into the shared gradient would double it twice over)
+    np.testing.assert_allclose(a.grad.numpy(), [12.0, -24.0])
