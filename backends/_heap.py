@@ -6,8 +6,10 @@ its activations and gradients (megabytes, many arrays) and allocates the same si
 so every step faulted those pages back in: about 5,000 minor page faults per LSTM or CNN benchmark step on
 the development machine, a third of the LSTM step's time (23 ms instead of 15.5 ms) and a fifth of the CNN
 step's. Serving blocks up to 32 MiB from the heap (M_MMAP_THRESHOLD; glibc raises it that far by itself, but
-only after a large block was freed) and keeping 64 MiB of slack at its top (M_TOP_PAD) stop the churn. Peak
-memory is unchanged: slack that is never touched is never resident.
+only after a large block was freed) and keeping 64 MiB of slack at its top (M_TOP_PAD) stop the churn.
+Slack that is never touched is never resident; the benchmarks' peak memory did not change. The settings are
+process-wide: in a long-running process that mixes many libraries, freed blocks below 32 MiB stay with the
+heap rather than going back to the system (set MICROGRAD_HEAP_PAD=0 where that matters).
 
 MICROGRAD_HEAP_PAD=<bytes> sets the slack; 0 leaves malloc's settings alone. Nothing happens outside glibc.
 """

@@ -286,8 +286,9 @@ class Backend:
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
         """SGD with momentum, both updates in place and in p's dtype (p, buf, g of one shape and float dtype):
-        buf = momentum buf + (1 - dampening) g, then p = p - lr buf; returns p. The same numbers as
-        axpby_(buf, momentum, g, 1 - dampening) then axpby_(p, 1, buf, -lr), in one pass over the three."""
+        buf = momentum buf + (1 - dampening) g, then p = p - lr buf; returns p. The update of
+        axpby_(buf, momentum, g, 1 - dampening) then axpby_(p, 1, buf, -lr), in one pass over the three (CPU
+        backends give the same numbers bit for bit; a GPU may fuse the multiply-adds, a last-bit difference)."""
         self._missing("sgd_momentum_")
 
     # device

@@ -260,17 +260,45 @@ def _accumulate(a, b):
     return b if a is None else a + b
 
 
+_MEASURE = object()  # _add's third argument for a dry run that returns its reference counts
+
+
 def _add(acc, g, in_place):
     """acc + g. With in_place (a first-order backward), the sum goes into acc's own buffer when nothing else
     can see it, as PyTorch accumulates gradients: acc is referenced only by the gradient slot it is read from
-    (call as `slot = _add(slot, g, ...)`; CPython reference counts), its array only by acc, the array owns its
-    memory and is writeable, and shapes and dtypes agree. Otherwise a new Tensor."""
+    (call as `slot = _add(slot, g, ...)`), its array only by acc (CPython reference counts, against the counts
+    this very code reads for such a slot: see _calibrate), the array owns its memory and is writeable, and
+    shapes and dtypes agree. Otherwise a new Tensor."""
     arr = acc.data
-    if (in_place and sys.getrefcount(acc) <= 3 and sys.getrefcount(arr) <= 3 and arr.base is None
+    counts = (sys.getrefcount(acc), sys.getrefcount(arr))
+    if in_place is _MEASURE:
+        return counts
+    if (in_place and _ALONE is not None and counts[0] <= _ALONE[0] and counts[1] <= _ALONE[1] and arr.base is None
             and arr.shape == g.data.shape and arr.dtype == g.data.dtype and getattr(arr.flags, "writeable", True)):
         acc._backend.axpby_(arr, 1, g.data, 1)
         return acc
     return acc + g
+
+
+class _Slot:
+    __slots__ = ("data",)
+
+
+def _calibrate():
+    """The reference counts _add reads for a gradient held by one slot only, or None (never add in place) where
+    they cannot tell a second holder apart: interpreters whose counts differ (borrowed references, free
+    threading) then keep every sum out of place rather than risk writing into a buffer someone holds."""
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+    slot = [_Slot()]
+    slot[0].data = []
+    alone = _add(slot[0], None, _MEASURE)
+    other, other_data = slot[0], slot[0].data  # noqa: F841  (a second holder of each, for the count)
+    shared = _add(slot[0], None, _MEASURE)
+    return alone if shared == (alone[0] + 1, alone[1] + 1) else None
+
+
+_ALONE = _calibrate()
 
 
 def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):

@@ -203,3 +203,14 @@ def test_linear_gradients_of_gradients_for_every_subset_of_inputs(wants):
         return (F.linear(x, w, b).tanh() ** 2).sum()
     assert mg.gradcheck(fn, wanted)
     assert mg.gradgradcheck(fn, wanted)
+
+
+def test_lstm_with_mixed_dtypes_promotes_as_the_composite_does():
+    mg.manual_seed(0)
+    lstm = mg.nn.LSTM(3, 2)  # float32 weights
+    x = mg.tensor(np.random.default_rng(5).standard_normal((4, 2, 3)), dtype="float64")
+    h0, c0 = mg.zeros(1, 2, 2), mg.zeros(1, 2, 2)  # float32 state with a float64 input
+    out, (h, c) = lstm(x, (h0, c0))
+    assert out.dtype == h.dtype == c.dtype == np.float64
+    same, _ = lstm(x, (h0.astype("float64"), c0.astype("float64")))
+    np.testing.assert_allclose(out.numpy(), same.numpy(), rtol=1e-6, atol=1e-7)

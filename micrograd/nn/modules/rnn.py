@@ -64,9 +64,9 @@ class LSTMLayer(Function):
 
         z_t = proj_t + h_{t-1} W_hh^T;  (h_t, c_t) = the backend's lstm_cell(z_t, c_{t-1})
 
-    and returns (out (T, N, H) holding every h_t, h_n, c_n). Recorded per step, the same computation costs
-    about thirty op applications per step forwards and backwards, which dominated the time of small
-    recurrent models; as one op the loop runs on backend primitives only.
+    and returns (out (T, N, H) holding every h_t, h_n, c_n); all four inputs share one float dtype. Recorded
+    per step, the same computation costs about thirty op applications per step forwards and backwards, which
+    dominated the time of small recurrent models; as one op the loop runs on backend primitives only.
 
     Backward, for first derivatives: the reverse loop runs the fused lstm_cell_backward and one matmul per
     step, and d/dW_hh comes out of one (4H, T N) @ (T N, H) product at the end. Under create_graph it
@@ -278,8 +278,15 @@ class LSTM(_RNNBase):
     _gates = 4
 
     def _sequence(self, proj, state, w_hh, reverse):
-        """Every step from proj (T, N, 4H) = x_t W_ih^T + biases, as one op: (out (T, N, H), [h_n, c_n])."""
-        out, h, c = LSTMLayer.apply(proj, state[0], state[1], w_hh, reverse)
+        """Every step from proj (T, N, 4H) = x_t W_ih^T + biases, as one op: (out (T, N, H), [h_n, c_n]).
+
+        Mixed dtypes (say a float64 input with a float32 state) take the recorded composite, which promotes
+        as every op does; the fused op works in one dtype."""
+        args = (proj, state[0], state[1], w_hh)
+        if len({a.dtype for a in args}) > 1:
+            out, h, c = _lstm_composite(*args, reverse)
+        else:
+            out, h, c = LSTMLayer.apply(*args, reverse)
         return out, [h, c]
 
     def forward(self, input, hx=None):  # noqa: A002
