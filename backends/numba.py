@@ -39,6 +39,13 @@ def _ok(a):
     return type(a) is np.ndarray and a.dtype in _FLOATS and a.flags.c_contiguous and a.flags.writeable
 
 
+def _update_ok(*arrays):
+    """Kernel-ready arrays of one shape and dtype, no two overlapping: what the in-place update kernels take."""
+    first = arrays[0]
+    return all(_ok(a) and a.dtype == first.dtype and a.shape == first.shape for a in arrays) and not any(
+        np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
 def _operands(a, b):
     """a and b as two kernel-ready arrays of one float dtype (a Python number becomes a 0-d array of the
     other operand's dtype, as NumPy 2's weak promotion does), or None where NumPy must handle them."""
@@ -151,17 +158,14 @@ class NumbaBackend(NumpyBackend):
 
     def axpby_(self, y, a, x, b):
         # b == 0 is NumPy's (x is then not read at all: 0 * inf would make NaN).
-        if _ok(y) and _ok(x) and x.dtype == y.dtype and x.shape == y.shape and type(a) in _WEAK \
-                and type(b) in _WEAK and b != 0 and not np.may_share_memory(x, y):
+        if type(a) in _WEAK and type(b) in _WEAK and b != 0 and _update_ok(y, x):
             t = y.dtype.type
             K.axpby(y.reshape(-1), t(a), x.reshape(-1), t(b))
             return y
         return super().axpby_(y, a, x, b)
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        arrays = (p, buf, g)
-        if all(_ok(a) and a.dtype == p.dtype and a.shape == p.shape for a in arrays) and dampening != 1 \
-                and not any(np.may_share_memory(a, b) for a, b in ((p, buf), (p, g), (buf, g))):
+        if dampening != 1 and _update_ok(p, buf, g):
             t = p.dtype.type
             K.sgd_momentum(p.reshape(-1), buf.reshape(-1), g.reshape(-1), t(-lr), t(momentum), t(1 - dampening))
             return p

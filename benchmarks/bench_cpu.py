@@ -106,26 +106,36 @@ def bench(task, rounds, steps):
 
 
 def alternate(steps_of, rounds, steps, warmup=2, seed=0):
-    """Median seconds per call of each step function, timed in alternating rounds after a warm-up.
+    """Median seconds per call of each step function, over timed_rounds."""
+    return {name: statistics.median(ts) for name, ts in timed_rounds(steps_of, rounds, steps, warmup, seed).items()}
 
-    Each round runs every contender once, in an order shuffled per round (seeded): a step runs measurably
-    slower right after another library's step has filled the caches with its own data, so a fixed order
-    would hand the same neighbour to the same contender in every round.
+
+def timed_rounds(steps_of, rounds, steps, warmup=2, seed=0):
+    """Seconds per call of each contender in every round, timed in alternating rounds after a warm-up.
+
+    A contender is a step function, or an object whose timed(n) runs n steps and returns the seconds per step
+    (one timed in a process of its own). Each round runs every contender once, in an order shuffled per round
+    (seeded): a step runs measurably slower right after another library's step has filled the caches with its
+    own data, so a fixed order would hand the same neighbour to the same contender in every round.
     """
-    for fn in steps_of.values():  # warm-up: compilation, caches, allocator
-        for _ in range(warmup):
-            fn()
+    def run(c, n):
+        if hasattr(c, "timed"):
+            return c.timed(n)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            c()
+        return (time.perf_counter() - t0) / n
+
+    for c in steps_of.values():  # warm-up: compilation, caches, allocator
+        run(c, warmup)
     times = {name: [] for name in steps_of}
     order = list(steps_of.items())
     rng = random.Random(seed)
     for _ in range(rounds):
         rng.shuffle(order)
-        for name, fn in order:
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            times[name].append((time.perf_counter() - t0) / steps)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+        for name, c in order:
+            times[name].append(run(c, steps))
+    return times
 
 
 def main():

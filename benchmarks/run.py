@@ -24,7 +24,6 @@ with the folder from `pip install --no-deps --target DIR micrograd==0.1.0` first
 """
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -421,34 +420,14 @@ def run_chain(quick):
 # ---- timing ----
 
 def time_rounds(contenders, rounds, per_round, warmup):
-    """Median seconds per call of each contender over `rounds` rounds, in an order shuffled each round (seeded):
-    a step runs slower right after another library's step filled the caches, so no contender may keep one
-    neighbour throughout."""
-    names = list(contenders)
-    for name in names:
-        c = contenders[name]
-        if isinstance(c, Remote):
-            c.timed(warmup)
-        else:
-            for _ in range(warmup):
-                c()
-    times = {name: [] for name in names}
-    rng = random.Random(0)
-    for _ in range(rounds):
-        rng.shuffle(names)
-        for name in names:
-            c = contenders[name]
+    """Seconds per call of each contender in each round (bench_cpu.timed_rounds: shuffled alternating rounds);
+    subprocess contenders are shut down afterwards."""
+    try:
+        return _load_bench_cpu().timed_rounds(contenders, rounds, per_round, warmup)
+    finally:
+        for c in contenders.values():
             if isinstance(c, Remote):
-                times[name].append(c.timed(per_round))
-            else:
-                t0 = time.perf_counter()
-                for _ in range(per_round):
-                    c()
-                times[name].append((time.perf_counter() - t0) / per_round)
-    for c in contenders.values():
-        if isinstance(c, Remote):
-            c.close()
-    return times
+                c.close()
 
 
 def main():

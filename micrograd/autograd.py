@@ -256,19 +256,17 @@ def _as_output(fn, o, backend):
     raise TypeError(f"{fn.__name__}: forward must return Tensors; got {type(o).__name__}")
 
 
-def _accumulate(a, b):
-    return b if a is None else a + b
-
-
 _MEASURE = object()  # _add's third argument for a dry run that returns its reference counts
 
 
 def _add(acc, g, in_place):
-    """acc + g. With in_place (a first-order backward), the sum goes into acc's own buffer when nothing else
-    can see it, as PyTorch accumulates gradients: acc is referenced only by the gradient slot it is read from
-    (call as `slot = _add(slot, g, ...)`), its array only by acc (CPython reference counts, against the counts
-    this very code reads for such a slot: see _calibrate), the array owns its memory and is writeable, and
-    shapes and dtypes agree. Otherwise a new Tensor."""
+    """acc + g for a gradient slot acc (None: g itself). With in_place (a first-order backward), the sum goes
+    into acc's own buffer when nothing else can see it, as PyTorch accumulates gradients: acc is referenced
+    only by the gradient slot it is read from (call as `slot = _add(slot, g, ...)`), its array only by acc
+    (CPython reference counts, against the counts this very code reads for such a slot: see _calibrate), the
+    array owns its memory and is writeable, and shapes and dtypes agree. Otherwise a new Tensor."""
+    if acc is None:
+        return g
     arr = acc.data
     counts = (sys.getrefcount(acc), sys.getrefcount(arr))
     if in_place is _MEASURE:
@@ -324,13 +322,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
         seen_arrays.add(id(g.data))
         if t._node is None:
             slot = leaf_grads.setdefault(id(t), [t, None])
-            slot[1] = _accumulate(slot[1], g)
+            slot[1] = _add(slot[1], g, False)
             continue
         if t._node not in grads:
             grads[t._node] = [None] * t._node.n_out
             root_nodes.append(t._node)
         lst = grads[t._node]
-        lst[t._index] = _accumulate(lst[t._index], g)
+        lst[t._index] = _add(lst[t._index], g, False)
 
     if len(root_nodes) == 1:
         order = toposort(root_nodes[0], Node.parents)
@@ -359,8 +357,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for i, ref in node.retained.items():
                     t = ref()
                     if t is not None and gs[i] is not None and targets is None:
-                        g = gs[i] if create_graph else _owned(gs[i], seen_arrays)
-                        t.grad = g if t.grad is None else _add(t.grad, g, not create_graph)
+                        _store_grad(t, gs[i], create_graph, seen_arrays)
             if want is not None:
                 for i in range(node.n_out):
                     for k in want.get((id(node), i), ()):
@@ -408,13 +405,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                     lst = grads.get(target)
                     if lst is None:
                         lst = grads[target] = [None] * target.n_out
-                    lst[idx] = g if lst[idx] is None else _add(lst[idx], g, not create_graph)
+                    lst[idx] = _add(lst[idx], g, not create_graph)
                 else:
                     slot = leaf_grads.get(id(target))
                     if slot is None:
                         leaf_grads[id(target)] = [target, g]
                     else:
-                        slot[1] = g if slot[1] is None else _add(slot[1], g, not create_graph)
+                        slot[1] = _add(slot[1], g, not create_graph)
         for leaf, g in leaf_grads.values():
             for hook in leaf._hooks or ():
                 new = hook(g)
@@ -423,10 +420,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for k in want.get((id(leaf), 0), ()):
                     results[k] = g
                 continue
-            if not create_graph:
-                g = _owned(g, seen_arrays)
-                g.requires_grad = False
-            leaf.grad = g if leaf.grad is None else _add(leaf.grad, g, not create_graph)
+            _store_grad(leaf, g, create_graph, seen_arrays)
     finally:
         _anomaly.reset(anomaly_token)
         _grad_enabled.reset(token)
@@ -448,6 +442,15 @@ def _needed_for(order, want):
                 needed.add(id(node))
                 break
     return needed
+
+
+def _store_grad(t, g, create_graph, seen_arrays):
+    """Accumulate g into t.grad. A first gradient is stored detached and unshared (_owned); a later one is
+    summed in (in place where _add may), which makes a new array or writes t.grad's own: no copy of g."""
+    if t.grad is None:
+        t.grad = g if create_graph else _owned(g, seen_arrays)
+    else:
+        t.grad = _add(t.grad, g, not create_graph)
 
 
 def _owned(g, seen_arrays):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import micrograd as mg
+from custom_functions import Scale
 
 
 def leaf(values, dtype="float64"):
@@ -166,19 +167,6 @@ class Cube(mg.Function):
         return g * 3 * x * x
 
 
-class ScaleBy(mg.Function):
-    """x * k for a Python number k; d/dx = k and no gradient for k."""
-
-    @staticmethod
-    def forward(ctx, x, k):
-        ctx.k = k
-        return x * k
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.k, None
-
-
 def test_custom_function_forward_backward_and_double_backward():
     x = leaf([1.0, -2.0])
     y = Cube.apply(x)
@@ -187,7 +175,7 @@ def test_custom_function_forward_backward_and_double_backward():
     np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
     (h,) = mg.grad(g.sum(), x)
     np.testing.assert_allclose(h.numpy(), 6 * x.numpy())
-    z = ScaleBy.apply(x, 5.0)
+    z = Scale.apply(x, 5.0)
     z.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [5.0, 5.0])
 

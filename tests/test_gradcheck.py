@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import micrograd as mg
+from custom_functions import Scale
 from micrograd import Value
 
 
@@ -56,19 +57,6 @@ class OneBadElement(Square):
         bump = np.zeros(x.shape)
         bump[1, 2] = 1.0
         return g * x * 2 + mg.tensor(bump, dtype=x.dtype, backend=x.backend)
-
-
-class Scale(mg.Function):
-    """k * x for a Python number k (a non-Tensor argument, gradient None)."""
-
-    @staticmethod
-    def forward(ctx, x, k):
-        ctx.k = k
-        return x * k
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.k, None
 
 
 SMOOTH = [

@@ -289,7 +289,10 @@ def dropout(x, p=0.5, training=True):
 
 def _class_targets(op, targets, n_classes, ignore_index):
     """Integer class targets as a host int64 array, every value in [0, n_classes) or ignore_index."""
-    arr = targets.numpy() if isinstance(targets, Tensor) else np.asarray(targets)
+    if isinstance(targets, Tensor):  # only read here: a host tensor's own array needs no copy
+        arr = targets.data if type(targets.data) is np.ndarray else targets.numpy()
+    else:
+        arr = np.asarray(targets)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{op}: class targets must be integers; got dtype {arr.dtype}")
     arr = arr.astype(np.int64, copy=False)

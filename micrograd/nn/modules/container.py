@@ -16,7 +16,22 @@ def _index(op, idx, n):
     return idx % n
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: length, iteration over the modules in order, append."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add `module` at the end; return self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order, each to the previous one's output.
 
     Built from modules as arguments (named "0", "1", ...) or from one OrderedDict of name -> module.
@@ -36,12 +51,6 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
@@ -56,13 +65,8 @@ class Sequential(Module):
         for key in (keys[idx] if isinstance(idx, slice) else [keys[_index("Sequential", idx, len(self))]]):
             del self._modules[key]
 
-    def append(self, module):
-        """Add `module` at the end; return self."""
-        self.add_module(str(len(self)), module)
-        return self
 
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered as submodules "0", "1", ... so their parameters are found."""
 
     def __init__(self, modules=None):
@@ -74,12 +78,6 @@ class ModuleList(Module):
         self._modules.clear()
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -96,11 +94,6 @@ class ModuleList(Module):
 
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        """Add `module` at the end; return self."""
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         """Add every module of an iterable at the end; return self."""

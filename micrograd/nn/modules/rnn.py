@@ -56,6 +56,11 @@ def _order(steps, reverse):
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
+def _stack(bk, arrays):
+    """Backend arrays of one shape stacked along a new leading axis."""
+    return bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in arrays], 0)
+
+
 class LSTMLayer(Function):
     """One direction of one LSTM layer over a whole sequence, as one op.
 
@@ -87,7 +92,7 @@ class LSTMLayer(Function):
             cells[t] = c
             h, c, acts[t] = bk.lstm_cell(z, c)
             hs[t] = h
-        out = bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in hs], 0)
+        out = _stack(bk, hs)
         ctx.save_for_backward(proj, h0, c0, w_hh)
         ctx.reverse = reverse
         ctx.steps = (out, cells, acts)
@@ -112,7 +117,7 @@ class LSTMLayer(Function):
             gh = bk.add(gh, bk.getitem(gout, (t,)))
             dz[t], gc = bk.lstm_cell_backward(gh, gc, acts[t], cells[t])
             gh = bk.matmul(dz[t], w)
-        dproj = bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in dz], 0)
+        dproj = _stack(bk, dz)
         dw = None
         if needs[3]:  # sum over t of dz_t^T h_{t-1}, with h_{t-1} the state each step started from
             first = bk.reshape(h0.data, (1,) + h0.shape)
