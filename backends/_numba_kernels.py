@@ -1,4 +1,6 @@
-"""The Numba backend's compiled kernels: a fixed set, each written for one fixed array rank.
+"""The Numba backend's hand-written kernels: a fixed set, each written for one fixed array rank, each the
+optimised twin of a reference primitive (backends/reference.py). The elementwise definitions are compiled from
+backends/elementwise.py instead (backends/_numba_elementwise.py).
 
 Every kernel takes C-contiguous float32 or float64 arrays of the rank its docstring gives and writes into
 output arrays the caller allocates, so each compiles once per dtype and is cached on disk (cache=True).
@@ -25,7 +27,6 @@ from numba import njit
 
 # Op codes (Python ints: constants inside the compiled code).
 ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM = range(6)  # binary3
-RELU, RELU_BACKWARD, TANH_BACKWARD, SIGMOID_BACKWARD = range(4)  # flat
 SUM, MAX, MIN = range(3)  # reduce3
 
 
@@ -82,47 +83,6 @@ def _vs(op, x, y, out):
 def _sv(op, x, y, out):
     for k in range(out.size):
         out[k] = _binop(op, x, y[k])
-
-
-@njit(cache=True, error_model="numpy")
-def flat(op, x, y, out):
-    """out = relu(x) (y unused), or an activation's gradient given g = x and its output y:
-    relu (g [y > 0], a product), tanh (g (1 - y^2)), sigmoid (g y (1 - y)); all arrays flat."""
-    if op == RELU:
-        _relu(x, out)
-    elif op == RELU_BACKWARD:
-        _relu_backward(x, y, out)
-    elif op == TANH_BACKWARD:
-        _tanh_backward(x, y, out)
-    else:
-        _sigmoid_backward(x, y, out)
-
-
-@njit(cache=True, error_model="numpy")
-def _relu(x, out):
-    for i in range(out.size):
-        v = x[i]
-        out[i] = 0 if v <= 0 else v  # NaN stays NaN
-
-
-@njit(cache=True, error_model="numpy")
-def _relu_backward(g, y, out):
-    for i in range(out.size):
-        out[i] = g[i] * (y[i] > 0)
-
-
-@njit(cache=True, error_model="numpy")
-def _tanh_backward(g, y, out):
-    for i in range(out.size):
-        v = y[i]
-        out[i] = g[i] * (1 - v * v)
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid_backward(g, y, out):
-    for i in range(out.size):
-        v = y[i]
-        out[i] = g[i] * (v * (1 - v))
 
 
 # ---- reductions over (outer, axis, inner) -----------------------------------------------------------------
@@ -370,49 +330,3 @@ def index_add_rows(pos, values, out):
     out[:] = 0
     for m in range(pos.size):
         _accumulate(values[m], out[pos[m]])
-
-
-# ---- in-place updates -------------------------------------------------------------------------------------
-
-@njit(cache=True, error_model="numpy")
-def axpby(y, a, x, b):
-    """y = a y + b x in place, one pass (flat arrays of one dtype; a and b scalars of that dtype, so float32
-    stays float32 and the result is NumPy's y *= a; y += b * x bit for bit)."""
-    for i in range(y.size):
-        y[i] = a * y[i] + b * x[i]
-
-
-@njit(cache=True, error_model="numpy")
-def sgd_momentum(p, buf, g, lr, momentum, damp):
-    """buf = momentum buf + damp g, then p = p + lr buf (lr already negated), in place, one pass (flat arrays of
-    one dtype, scalars of that dtype: NumPy's two in-place updates bit for bit)."""
-    for i in range(p.size):
-        v = momentum * buf[i] + damp * g[i]
-        buf[i] = v
-        p[i] = p[i] + lr * v
-
-
-# ---- LSTM cell backward (arithmetic only: the forward's tanh/exp stay with NumPy's SIMD loops) ---------------
-
-@njit(cache=True, error_model="numpy")
-def lstm_cell_backward(gh, gc, act, c, one, dz, dc):
-    """The primitive lstm_cell_backward for (N, H) gh, gc, c and (N, 5H) act into (N, 4H) dz and (N, H) dc, in
-    one pass; `one` is 1 in the arrays' dtype, so float32 stays float32 and each product associates as
-    NumPy's composite (the same numbers bit for bit)."""
-    rows, n = c.shape
-    for r in range(rows):
-        a, z = act[r], dz[r]
-        _lstm_backward_row(gh[r], gc[r], a[:n], a[n:2 * n], a[2 * n:3 * n], a[3 * n:4 * n], a[4 * n:], c[r], one,
-                           z[:n], z[n:2 * n], z[2 * n:3 * n], z[3 * n:], dc[r])
-
-
-@njit(cache=True, error_model="numpy")
-def _lstm_backward_row(gh, gc, i, f, g, o, t, c, one, di, df, dg, do, dc):
-    for j in range(gh.size):
-        h, ii, ff, gg, oo, tt = gh[j], i[j], f[j], g[j], o[j], t[j]
-        d = gc[j] + h * oo * (one - tt * tt)
-        di[j] = d * gg * (ii * (one - ii))
-        df[j] = d * c[j] * (ff * (one - ff))
-        dg[j] = d * ii * (one - gg * gg)
-        do[j] = h * tt * (oo * (one - oo))
-        dc[j] = d * ff

@@ -8,8 +8,12 @@ Rules for every primitive:
 - Result dtypes follow NumPy 2 promotion; Python scalars are weak (float32 array * 2.0 stays float32).
 - Inputs are never mutated, except by the primitives whose names end in `_` (in-place updates).
 - A backend knows nothing about gradients and never imports the engine.
-"""
 
+The elementwise kernels of backends/elementwise.py marked `primitive` are primitives too, under their own names
+(relu, sigmoid, the activations' gradients, ...): their definition is their contract. A backend implements
+them all at once through `run_elementwise`.
+"""
+from . import elementwise
 
 class Backend:
     """A named implementation of the primitive set; subclasses override every method below."""
@@ -22,6 +26,19 @@ class Backend:
 
     def _missing(self, prim):
         raise NotImplementedError(f"backend {self.name!r} does not implement the primitive {prim!r}")
+
+    # the machinery behind the elementwise kernels (not primitives themselves)
+    def run_elementwise(self, kernel, *operands, out=None):
+        """Run the elementwise kernel `kernel` (a backends.elementwise definition) on operands of one shape and
+        float dtype (arrays, or what `column_blocks` returned; numbers for its scalars). Outputs that are
+        arguments are written in place; the others go to `out` (a tuple with an array or None per new output)
+        or to new arrays. Returns the outputs: one array, or a tuple."""
+        self._missing("run_elementwise")
+
+    def column_blocks(self, a, k):
+        """The k equal column blocks of the 2-d array `a`, as operands for run_elementwise (views, or whatever
+        this backend's kernels take)."""
+        self._missing("column_blocks")
 
     # creation and transfer
     def asarray(self, data, dtype):
@@ -85,13 +102,7 @@ class Backend:
         """tanh(a)."""
         self._missing("tanh")
 
-    def sigmoid(self, a):
-        """1 / (1 + exp(-a)), computed without overflow for large |a|."""
-        self._missing("sigmoid")
 
-    def relu(self, a):
-        """max(a, 0), keeping a's dtype."""
-        self._missing("relu")
 
     # elementwise binary, broadcasting
     def add(self, a, b):
@@ -219,18 +230,6 @@ class Backend:
         self._missing("col2im")
 
     # fused neural-net kernels: one pass where the composite ops would make several temporaries
-    def relu_backward(self, g, y):
-        """g [y > 0] (a product): relu's gradient given its output y (g and y of one shape and float dtype)."""
-        self._missing("relu_backward")
-
-    def tanh_backward(self, g, y):
-        """g (1 - y^2): tanh's gradient given its output y (g and y of one shape and float dtype)."""
-        self._missing("tanh_backward")
-
-    def sigmoid_backward(self, g, y):
-        """g y (1 - y): the sigmoid's gradient given its output y (g and y of one shape and float dtype)."""
-        self._missing("sigmoid_backward")
-
     def max_pool2d(self, x, kh, kw, sh, sw):
         """Window maxima of x (N, C, H, W) (already padded) and where they are: a tuple (values, indices).
 
@@ -259,19 +258,13 @@ class Backend:
 
     def lstm_cell(self, z, c):
         """One LSTM step from the gate pre-activations z (N, 4H), blocks in PyTorch's order i, f, g, o, and the
-        cell c (N, H) of one float dtype: a tuple (h, c_new, act) with, s the sigmoid,
-
-            c_new = s(z_f) c + s(z_i) tanh(z_g),   h = s(z_o) tanh(c_new),
-
-        and act (N, 5H) = [s(z_i), s(z_f), tanh(z_g), s(z_o), tanh(c_new)], what lstm_cell_backward needs."""
+        cell c (N, H) of one float dtype: a tuple (h, c_new, act), computed per unit by the elementwise kernel
+        lstm_cell_units, with act (N, 5H) = [i, f, g, o, tanh(c_new)] (what lstm_cell_backward needs)."""
         self._missing("lstm_cell")
 
     def lstm_cell_backward(self, gh, gc, act, c):
         """The gradients through lstm_cell given those of its h and c_new (gh, gc: (N, H)), its act and the cell
-        c it started from: a tuple (dz (N, 4H), dc (N, H)). Writing i, f, g, o, t for act's five blocks:
-
-            gc' = gc + gh o (1 - t^2),   dz = [gc' g i (1 - i), gc' c f (1 - f), gc' i (1 - g^2), gh t o (1 - o)],
-            dc = gc' f."""
+        c it started from: a tuple (dz (N, 4H), dc (N, H)), computed per unit by lstm_cell_units_backward."""
         self._missing("lstm_cell_backward")
 
     # in-place updates (for optimizers and load_state_dict)
@@ -280,15 +273,16 @@ class Backend:
         self._missing("assign_")
 
     def axpby_(self, y, a, x, b):
-        """y = a y + b x in place, computed in y's dtype (a, b Python numbers; x an array broadcastable to
-        y's shape, of y's dtype); returns y. Optimizer updates: one pass, no temporaries where a kernel exists."""
+        """y = a y + b x in place (the kernel axpby), computed in y's dtype (a, b Python numbers; x an array
+        broadcastable to y's shape, of y's dtype); with b == 0, x is not read (0 * inf would be NaN); returns
+        y. Optimizer updates: one pass, no temporaries where a kernel exists."""
         self._missing("axpby_")
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        """SGD with momentum, both updates in place and in p's dtype (p, buf, g of one shape and float dtype):
-        buf = momentum buf + (1 - dampening) g, then p = p - lr buf; returns p. The update of
-        axpby_(buf, momentum, g, 1 - dampening) then axpby_(p, 1, buf, -lr), in one pass over the three (CPU
-        backends give the same numbers bit for bit; a GPU may fuse the multiply-adds, a last-bit difference)."""
+        """SGD with momentum, both updates in place and in p's dtype (p, buf, g of one shape and float dtype): the
+        kernel sgd_momentum with damp = 1 - dampening; returns p. The same numbers as axpby_(buf, momentum, g,
+        1 - dampening) then axpby_(p, 1, buf, -lr), in one pass over the three (CPU backends bit for bit; a GPU
+        may fuse the multiply-adds, a last-bit difference)."""
         self._missing("sgd_momentum_")
 
     # device
@@ -297,6 +291,21 @@ class Backend:
         return None
 
 
+def _elementwise_primitive(kernel):
+    def primitive(self, *operands):
+        return self.run_elementwise(kernel, *operands)
+    primitive.__name__ = primitive.__qualname__ = kernel.name
+    primitive.__doc__ = kernel.__doc__
+    primitive.kernel = kernel
+    return primitive
+
+
+for _kernel in elementwise.KERNELS.values():
+    if _kernel.primitive:
+        setattr(Backend, _kernel.name, _elementwise_primitive(_kernel))
+
+MACHINERY = ("run_elementwise", "column_blocks")
 PRIMITIVES = tuple(
-    name for name, value in vars(Backend).items() if callable(value) and not name.startswith("_")
+    name for name, value in vars(Backend).items()
+    if callable(value) and not name.startswith("_") and name not in MACHINERY
 )

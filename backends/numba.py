@@ -1,22 +1,28 @@
-"""The Numba backend: NumPy arrays, with compiled kernels (backends/_numba_kernels.py) behind the hot primitives.
+"""The Numba backend: NumPy arrays, with compiled kernels behind the hot primitives.
 
-Everything else is inherited from the numpy backend, and so is every case a kernel does not cover (integer
-and bool dtypes, mixed dtypes, non-contiguous or read-only inputs, exotic broadcasts): a kernel runs only on
-the contiguous float32/float64 layouts it was written for, so it compiles once per dtype. NumPy keeps what
-it already does best: matrix products (BLAS), exp/log/tanh/sqrt and what is built from them (the sigmoid, the
-LSTM cell's forward: NumPy's SIMD loops beat a scalar-libm kernel 2-4x), indexing, copies and padding.
+Two kinds of compiled code: the elementwise definitions of backends/elementwise.py, compiled from their one
+definition (backends/_numba_elementwise.py), and the hand-written kernels of backends/_numba_kernels.py
+(broadcasting arithmetic, reductions, row kernels, convolution, pooling, scatter-add), each the optimised
+twin of a reference primitive and tested against it. Everything else is inherited from the numpy backend,
+and so is every case a kernel does not cover (integer and bool dtypes, mixed dtypes, non-contiguous or
+read-only inputs, exotic broadcasts): a kernel runs only on the contiguous float32/float64 layouts it was
+written for, so it compiles once per dtype. NumPy keeps what it already does best: matrix products (BLAS),
+exp/log/tanh/sqrt and the definitions built on them (the sigmoid, the LSTM cell's forward: NumPy's SIMD loops
+beat a scalar-libm kernel 2-4x), indexing, copies and padding.
 """
 import functools
 import math
 
 import numpy as np
 
+from . import elementwise as E
 from .numpy import NumpyBackend
 
 try:
+    from . import _numba_elementwise as NE
     from . import _numba_kernels as K
 except ImportError as exc:  # numba missing, or built for another NumPy: check_available says so
-    K = None
+    K = NE = None
     _IMPORT_ERROR = exc
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -37,13 +43,6 @@ def check_available():
 def _ok(a):
     """a is a contiguous, writeable float32/float64 ndarray: the one layout the kernels are compiled for."""
     return type(a) is np.ndarray and a.dtype in _FLOATS and a.flags.c_contiguous and a.flags.writeable
-
-
-def _update_ok(*arrays):
-    """Kernel-ready arrays of one shape and dtype, no two overlapping: what the in-place update kernels take."""
-    first = arrays[0]
-    return all(_ok(a) and a.dtype == first.dtype and a.shape == first.shape for a in arrays) and not any(
-        np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
 
 
 def _operands(a, b):
@@ -126,48 +125,40 @@ def _single_run(shape, axes):
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
-    # elementwise (exp, log, sqrt, tanh, sigmoid, neg and abs stay with NumPy's SIMD loops)
-    def _flat(self, op, x, y):
-        out = np.empty_like(x)
-        K.flat(op, x.reshape(-1), y.reshape(-1), out.reshape(-1))
-        return out
+    # elementwise definitions: the arithmetic-only ones compiled (exp, log, tanh, sqrt stay with NumPy)
+    def run_elementwise(self, kernel, *operands, out=None):
+        got = self._compiled(kernel, operands, out)
+        if got is not None:
+            return got
+        return super().run_elementwise(kernel, *_views(operands), out=None if out is None else _views(out))
 
-    def relu(self, a):
-        return self._flat(K.RELU, a, a) if _ok(a) and a.size >= SMALL["flat"] else super().relu(a)
+    def column_blocks(self, a, k):
+        if not (_ok(a) and a.ndim == 2):
+            return super().column_blocks(a, k)
+        n = a.shape[1] // k
+        return [_Cols(a, i * n, n) for i in range(k)]
 
-    def _fused_ok(self, g, y):
-        return _ok(g) and _ok(y) and g.shape == y.shape and g.dtype == y.dtype and g.size >= SMALL["flat"]
-
-    def relu_backward(self, g, y):
-        return self._flat(K.RELU_BACKWARD, g, y) if self._fused_ok(g, y) else super().relu_backward(g, y)
-
-    def tanh_backward(self, g, y):
-        return self._flat(K.TANH_BACKWARD, g, y) if self._fused_ok(g, y) else super().tanh_backward(g, y)
-
-    def sigmoid_backward(self, g, y):
-        return self._flat(K.SIGMOID_BACKWARD, g, y) if self._fused_ok(g, y) else super().sigmoid_backward(g, y)
-
-    def lstm_cell_backward(self, gh, gc, act, c):
-        n = c.shape[-1] if c.ndim == 2 else -1
-        if not (all(_ok(a) and a.dtype == c.dtype for a in (gh, gc, act, c)) and gh.shape == gc.shape == c.shape
-                and act.shape == (c.shape[0], 5 * n)):
-            return super().lstm_cell_backward(gh, gc, act, c)
-        dz, dc = np.empty((c.shape[0], 4 * n), c.dtype), np.empty_like(c)
-        K.lstm_cell_backward(gh, gc, act, c, c.dtype.type(1), dz, dc)
-        return dz, dc
+    def _compiled(self, kernel, operands, out=None):
+        """The compiled kernel's results, or None where it does not apply (NumPy's code runs instead)."""
+        if kernel.transcendental:
+            return None
+        plan = _plan(kernel, operands, out)
+        if plan is None:
+            return None
+        loop, args, results = plan
+        NE.compiled(kernel, results[0].dtype)[loop](*args)
+        return results[0] if len(results) == 1 else tuple(results)
 
     def axpby_(self, y, a, x, b):
         # b == 0 is NumPy's (x is then not read at all: 0 * inf would make NaN).
-        if type(a) in _WEAK and type(b) in _WEAK and b != 0 and _update_ok(y, x):
-            t = y.dtype.type
-            K.axpby(y.reshape(-1), t(a), x.reshape(-1), t(b))
-            return y
+        if type(a) in _WEAK and type(b) in _WEAK and b != 0:
+            got = self._compiled(E.axpby, (y, a, x, b))
+            if got is not None:
+                return got
         return super().axpby_(y, a, x, b)
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        if dampening != 1 and _update_ok(p, buf, g):
-            t = p.dtype.type
-            K.sgd_momentum(p.reshape(-1), buf.reshape(-1), g.reshape(-1), t(-lr), t(momentum), t(1 - dampening))
+        if self._compiled(E.sgd_momentum, (p, buf, g, lr, momentum, 1 - dampening)) is not None:
             return p
         return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
 
@@ -354,14 +345,82 @@ def _rows_plan(shape, index, values, dtype):
     return pos.reshape(-1), np.ascontiguousarray(vals).reshape(-1, d), rows, d
 
 
+class _Cols:
+    """Columns offset .. offset + width of a C-contiguous 2-d array: an operand of the compiled row loops."""
+
+    __slots__ = ("parent", "offset", "width")
+
+    def __init__(self, parent, offset, width):
+        self.parent, self.offset, self.width = parent, offset, width
+
+    def view(self):
+        return self.parent[:, self.offset:self.offset + self.width]
+
+
+def _views(operands):
+    return tuple(o.view() if type(o) is _Cols else o for o in operands)
+
+
+def _plan(kernel, operands, out):
+    """(the loop to run: 0 flat, 1 rows; its arguments; the output arrays) for `operands`, or None where the
+    loops do not apply. They take arrays of one float dtype, all C-contiguous and of one shape (the flat loop),
+    or 2-d arrays and column blocks of one (rows, cols) shape (the row loop), none too small, and for in-place
+    kernels none overlapping another. New outputs go to `out` or to new arrays."""
+    arrays = [o for p, o in zip(kernel.params, operands) if p not in kernel.scalars] + list(out or ())
+    bases = [a.parent if type(a) is _Cols else a for a in arrays]
+    dt = getattr(bases[0], "dtype", None)
+    if dt not in _FLOATS or not all(_ok(b) and b.dtype == dt for b in bases):
+        return None
+    blocked = any(type(a) is _Cols for a in arrays)
+    shape = (bases[0].shape[0], arrays[0].width) if type(arrays[0]) is _Cols else arrays[0].shape
+    if any(((b.shape[0], a.width) if type(a) is _Cols else a.shape) != shape for a, b in zip(arrays, bases)):
+        return None
+    if math.prod(shape) < max(SMALL["flat"], 1) or (blocked and len(shape) != 2):
+        return None
+    if kernel.inplace and any(np.may_share_memory(a, b) for i, a in enumerate(bases) for b in bases[i + 1:]
+                              if a is not b):
+        return None
+    new = list(out) if out is not None else [np.empty(shape, dt) for _ in kernel.new_outputs]
+    outs = [operands[kernel.params.index(o)] for o in kernel.inplace] + new
+    t = dt.type
+    if not blocked:
+        return 0, [o.reshape(-1) if type(o) is np.ndarray else t(o) for o in list(operands) + new], outs
+    args = [shape[0], shape[1]]
+    for o in list(operands) + new:
+        if type(o) is _Cols:
+            args += [o.parent, o.offset]
+        elif type(o) is np.ndarray:
+            args += [o, 0]
+        else:
+            args.append(t(o))
+    return 1, args, [o.view() if type(o) is _Cols else o for o in outs]
+
+
+def _compiled_primitive(kernel):
+    fallback = getattr(NumpyBackend, kernel.name)
+
+    def primitive(self, *operands):
+        got = self._compiled(kernel, operands)
+        return got if got is not None else fallback(self, *operands)
+    primitive.__name__ = primitive.__qualname__ = kernel.name
+    primitive.__doc__ = kernel.__doc__
+    return primitive
+
+
+for _kernel in E.KERNELS.values():
+    if _kernel.primitive and not _kernel.transcendental:
+        setattr(NumbaBackend, _kernel.name, _compiled_primitive(_kernel))
+
+
 def warm(dtypes=(np.float32, np.float64)):
     """Compile every kernel for `dtypes`, or load it from Numba's disk cache: a first training step, a test
-    session or a timing then pays nothing for it."""
-    b = backend
+    session or a timing then pays nothing for it. The elementwise definitions warm themselves; the list below
+    is the hand-written kernels'."""
     saved = dict(SMALL)
     SMALL.update(dict.fromkeys(SMALL, 0))  # the small arrays below must reach the kernels
     try:
-        _warm(b, dtypes)
+        NE.warm(dtypes)
+        _warm(backend, dtypes)
     finally:
         SMALL.update(saved)
 
@@ -371,9 +430,6 @@ def _warm(b, dtypes):
         x = np.linspace(-2, 2, 2 * 3 * 6 * 6, dtype=dt).reshape(2, 3, 6, 6)
         for op in (b.add, b.sub, b.mul, b.div, b.maximum, b.minimum):
             op(x, x[:1, :, :1, :1].copy())
-        b.relu(x), b.sigmoid(x)
-        for grad in (b.relu_backward, b.tanh_backward, b.sigmoid_backward):
-            grad(x, x)
         for reduce in (b.sum, b.max, b.min):
             reduce(x, (0, 2, 3), False)
             reduce(x, (3,), False)
@@ -386,10 +442,6 @@ def _warm(b, dtypes):
         out, idx = b.max_pool2d(x, 2, 2, 2, 2)
         b.max_pool2d_backward(out, idx, x.shape)
         b.index_add((20, 18), (targets,), rows, dt)
-        b.axpby_(x.copy(), 0.9, x, -0.5)
-        b.sgd_momentum_(x.copy(), x.copy(), x, 0.1, 0.9, 0.0)
-        cell = x.reshape(12, 18)[:, :3].copy()
-        b.lstm_cell_backward(cell, cell, x.reshape(12, 18)[:, :15].copy(), cell)
 
 
 backend = NumbaBackend()

@@ -6,6 +6,8 @@ conv 5x5 (1 -> 32) -> ReLU -> pool 2 -> conv 5x5 (32 -> 64) -> ReLU -> pool 2 ->
 Target: at least 99.0% test accuracy.
 """
 
+import time
+
 import micrograd as mg
 import micrograd.nn as nn
 import micrograd.nn.functional as F
@@ -29,6 +31,32 @@ class CNN(nn.Module):
         return self.fc2(x)
 
 
+def train(args, model, loader, optimizer, epoch, history):
+    """One pass over the training images: forward, loss, backward, step for each batch."""
+    model.train()
+    bar = common.progress(loader, f"epoch {epoch}/{args.epochs}")
+    for i, (x, y) in enumerate(bar):
+        loss = F.cross_entropy(model(x), y)  # forward pass and loss
+        optimizer.zero_grad()                # clear the previous step's gradients
+        loss.backward()                      # backpropagation: d loss / d parameter, into each .grad
+        optimizer.step()                     # update the parameters from their gradients
+        running_loss = history.step(epoch - 1 + (i + 1) / len(loader), loss.item())
+        bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+
+
+def evaluate(model, loader):
+    """Mean cross-entropy and accuracy over the test images."""
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with mg.no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == y).sum().item())
+            count += len(y)
+    return total_loss / count, correct / count
+
+
 def main():
     args = common.setup(common.parser(__doc__, epochs=5, batch_size=128, lr=1e-3), "cnn_mnist")
     (x_train, y_train), (x_test, y_test) = common.mnist(args.limit)
@@ -38,7 +66,16 @@ def main():
 
     model = CNN()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
-    history, test_accuracy = common.fit_classifier(args, model, optimizer, train_loader, test_loader)
+    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
+
+    history = common.History()
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        train(args, model, train_loader, optimizer, epoch, history)
+        scheduler.step()
+        test_loss, test_accuracy = evaluate(model, test_loader)
+        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
 
     common.finish(args, history, model, optimizer, test_accuracy=test_accuracy)
 

@@ -1,8 +1,10 @@
-"""What every example shares: the command line, MNIST, evaluation, progress bars, curves and the result line.
+"""What every example shares: the command line, data loading, progress bars, curves, checkpoint and result line.
 
-An example builds its parser with `parser(...)`, adds its own flags, and calls `setup(parser)`; it then
-trains with `progress(...)` showing the running loss, records each epoch in a `History`, and finishes
-with `finish(...)`, which draws the curves, writes the checkpoint and prints the last line:
+The training itself (forward, loss, backward, step) and the evaluation live in each example, in plain sight.
+An example builds its parser with `parser(...)`, adds its own flags (bounded with `at_least`), and calls
+`setup(parser, name)`; it wraps each epoch's batches in `progress(...)` to show the running loss, records
+the steps and epochs in a `History`, and ends with `finish(...)`, which draws the curves, writes the
+checkpoint and prints the last line:
 
     result: example=<name> backend=<backend> <metric>=<value> seconds=<seconds>
 """
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure  # drawn straight to a file: no pyplot, no 
 from tqdm import tqdm
 
 import micrograd as mg
+from micrograd.backends import heap
 from micrograd.data import load_mnist
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -26,6 +29,19 @@ class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         return action.help if action.default is None else super()._get_help_string(action)
+
+
+def at_least(minimum):
+    """An argparse type: an int no smaller than `minimum`; anything else is a usage error naming the minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+    return parse
 
 
 def parser(doc, *, epochs, batch_size, lr, batch_help="examples per optimizer step",
@@ -42,20 +58,26 @@ def parser(doc, *, epochs, batch_size, lr, batch_help="examples per optimizer st
     else:
         p.add_argument("--backend", default=None,
                        help="micrograd backend: numpy, numba or cupy (default: $MICROGRAD_BACKEND, else numpy)")
-    p.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")
-    p.add_argument("--batch-size", type=int, default=batch_size, help=batch_help)
+    p.add_argument("--epochs", type=at_least(1), default=epochs, help="passes over the training data")
+    p.add_argument("--batch-size", type=at_least(1), default=batch_size, help=batch_help)
     p.add_argument("--lr", type=float, default=lr, help="(peak) learning rate")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and dropout")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help=limit_help)
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed for initialisation, shuffling and dropout")
+    p.add_argument("--limit", type=at_least(1), default=None, metavar="N", help=limit_help)
     p.add_argument("--out", default=None, metavar="DIR",
                    help="where the PNG of the curves and the checkpoint go (default: runs/<example>)")
     return p
 
 
 def setup(p, name):
-    """Parse the command line, select the backend, seed micrograd and create the output folder."""
+    """Parse the command line, select the backend, seed micrograd and create the output folder.
+
+    A training program frees and reallocates megabytes of activations every step; pad_heap() keeps glibc from
+    handing them back to the system each time (process-wide, so micrograd leaves it to the program: see
+    micrograd/backends/heap.py).
+    """
     args = p.parse_args()
     if not args.scalar:
+        heap.pad_heap()
         if args.backend is not None:
             mg.set_backend(args.backend)
         args.backend = mg.get_backend()
@@ -77,51 +99,6 @@ def mnist(limit=None):
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
     standardise = lambda x: (x - MNIST_MEAN) / MNIST_STD  # noqa: E731
     return (standardise(x_train), y_train), (standardise(x_test), y_test)
-
-
-def evaluate(model, loader):
-    """Mean cross-entropy and accuracy of a classifier over a DataLoader of (inputs, labels), in eval mode."""
-    model.eval()
-    total_loss, correct, count = 0.0, 0, 0
-    with mg.no_grad():
-        for x, y in loader:
-            logits = model(x)
-            total_loss += mg.nn.functional.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(axis=1) == y).sum().item())
-            count += len(y)
-    model.train()
-    return total_loss / count, correct / count
-
-
-def fit_classifier(args, model, optimizer, train_loader, test_loader, max_norm=None):
-    """Train a classifier with cross-entropy for args.epochs under a cosine schedule; test after each epoch.
-
-    Args:
-        train_loader: a DataLoader, or a function epoch -> DataLoader (e.g. for fresh augmentation each epoch).
-        max_norm: clip the gradients' total norm to this before each step (None: no clipping).
-    Returns:
-        the History of the run and the last test accuracy.
-    """
-    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
-    history = History()
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        loader = train_loader(epoch) if callable(train_loader) else train_loader
-        bar = progress(loader, f"epoch {epoch}/{args.epochs}")
-        for i, (x, y) in enumerate(bar):
-            loss = mg.nn.functional.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            if max_norm is not None:
-                mg.nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm)
-            optimizer.step()
-            running_loss = history.step(epoch - 1 + (i + 1) / len(loader), loss.item())
-            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
-        scheduler.step()
-        test_loss, test_accuracy = evaluate(model, test_loader)
-        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
-    return history, test_accuracy
 
 
 def progress(iterable, desc, total=None):

@@ -7,10 +7,13 @@ dropout -> 1024 -> 256 (BatchNorm, ReLU, dropout) -> 10. Every epoch sees all 60
 each shifted by up to 2 pixels. Target: at least 99.4% test accuracy.
 """
 
+import time
+
 import numpy as np
 
 import micrograd as mg
 import micrograd.nn as nn
+import micrograd.nn.functional as F
 from micrograd.data import DataLoader
 
 import common
@@ -39,11 +42,46 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+def train(args, model, loader, optimizer, epoch, history):
+    """One pass over the training images: forward, loss, backward, step for each batch."""
+    model.train()
+    bar = common.progress(loader, f"epoch {epoch}/{args.epochs}")
+    for i, (x, y) in enumerate(bar):
+        loss = F.cross_entropy(model(x), y)  # forward pass and loss
+        optimizer.zero_grad()                # clear the previous step's gradients
+        loss.backward()                      # backpropagation: d loss / d parameter, into each .grad
+        optimizer.step()                     # update the parameters from their gradients
+        running_loss = history.step(epoch - 1 + (i + 1) / len(loader), loss.item())
+        bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+
+
+def evaluate(model, loader):
+    """Mean cross-entropy and accuracy over the test images."""
+    model.eval()  # dropout off; BatchNorm uses its running statistics
+    total_loss, correct, count = 0.0, 0, 0
+    with mg.no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == y).sum().item())
+            count += len(y)
+    return total_loss / count, correct / count
+
+
 def main():
     p = common.parser(__doc__, epochs=8, batch_size=128, lr=1e-3)
-    p.add_argument("--shift", type=int, default=2, help="random shift augmentation, in pixels (0: none)")
+    p.add_argument("--shift", type=common.at_least(0), default=2, help="random shift augmentation, in pixels (0: none)")
     args = common.setup(p, "deep_convnet_mnist")
+    # Every step takes a full batch (drop_last below), of at least two images for BatchNorm to normalise over.
+    if args.batch_size < 2:
+        p.error(f"argument --batch-size: must be at least 2 (BatchNorm normalises over the batch); "
+                f"got {args.batch_size}")
+    if args.limit is not None and args.limit < args.batch_size:
+        p.error(f"argument --limit: must be at least the --batch-size ({args.batch_size}): every step takes a "
+                f"full batch; got {args.limit}")
     (x_train, y_train), (x_test, y_test) = common.mnist(args.limit)
+    if len(x_train) < args.batch_size:
+        p.error(f"argument --batch-size: must be at most the {len(x_train)} training images; got {args.batch_size}")
     x_train, x_test = x_train[:, None], x_test[:, None]
     test_loader = DataLoader((x_test, y_test), batch_size=100)
     rng = np.random.default_rng(args.seed)
@@ -57,7 +95,16 @@ def main():
         return DataLoader((shifted, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed + epoch,
                           drop_last=True)
 
-    history, test_accuracy = common.fit_classifier(args, model, optimizer, shifted_loader, test_loader)
+    scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
+
+    history = common.History()
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        train(args, model, shifted_loader(epoch), optimizer, epoch, history)
+        scheduler.step()
+        test_loss, test_accuracy = evaluate(model, test_loader)
+        history.log(epoch, time.perf_counter() - start, test_loss=test_loss, test_accuracy=test_accuracy)
 
     common.finish(args, history, model, optimizer, test_accuracy=test_accuracy)
 

@@ -72,10 +72,17 @@ def draw(graph, predicted, labelled, path):
     fig.savefig(path, dpi=100)
 
 
+def predict(model, a_hat, x):
+    """Each member's predicted club (0 or 1), with dropout off."""
+    model.eval()
+    with mg.no_grad():
+        return model(a_hat, x).argmax(dim=1).numpy()
+
+
 def main():
     p = common.parser(__doc__, epochs=200, batch_size=None, lr=0.01, batch_help="unused: the graph is one batch",
                       limit_help="unused: the graph is one batch")
-    p.add_argument("--hidden", type=int, default=16, help="hidden features per node")
+    p.add_argument("--hidden", type=common.at_least(1), default=16, help="hidden features per node")
     args = common.setup(p, "gnn_karate")
 
     graph = nx.karate_club_graph()
@@ -94,14 +101,13 @@ def main():
     history = common.History()
     bar = common.progress(range(1, args.epochs + 1), "training")
     for epoch in bar:
-        loss = F.cross_entropy(model(a_hat, x)[labelled], labels[labelled])
+        model.train()
+        logits = model(a_hat, x)  # forward pass over the whole graph
+        loss = F.cross_entropy(logits[labelled], labels[labelled])  # only the two labelled members count
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        model.eval()
-        with mg.no_grad():
-            predicted = model(a_hat, x).argmax(axis=1).numpy()
-        model.train()
+        predicted = predict(model, a_hat, x)
         accuracy = float((predicted[unlabelled] == labels[unlabelled]).mean())
         bar.set_postfix(loss=f"{loss.item():.4f}", accuracy=f"{accuracy:.3f}", refresh=False)
         history.step(epoch, loss.item())

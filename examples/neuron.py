@@ -69,7 +69,8 @@ def main():
     p = common.parser(__doc__, epochs=100, batch_size=None, lr=1.0, limit_help="number of two-moons points",
                       batch_help="points per step, drawn at random (default: all of them)", scalar=True)
     p.set_defaults(seed=1337, limit=100)
-    p.add_argument("--steps", type=int, dest="epochs", help="the same as --epochs (the classic demo's word)")
+    p.add_argument("--steps", type=common.at_least(1), dest="epochs",
+                   help="the same as --epochs (the classic demo's word)")
     p.add_argument("--dot", metavar="FILE", help="write the graph of the tanh neuron as Graphviz DOT")
     args = common.setup(p, "neuron")
 

@@ -110,17 +110,31 @@ def unigram_bits(train_ids, val_ids, vocab_size):
     return float(-np.log2(counts / counts.sum())[val_ids].mean())
 
 
+def train(args, model, loader, optimizer, scheduler, epoch, history):
+    """One pass over the training windows: predict each next character, then backward and step."""
+    model.train()
+    bar = common.progress(loader, f"epoch {epoch}/{args.epochs}")
+    for i, batch in enumerate(bar):
+        logits = model(batch[:, :-1])  # forward pass: (N, T, vocab)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())  # targets: the inputs moved by one
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        optimizer.step()
+        scheduler.step()  # once per batch: the rate follows half a cosine over the whole run
+        running_loss = history.step(epoch - 1 + (i + 1) / len(loader), loss.item())
+        bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+
+
 def evaluate(model, loader):
-    """Mean next-character cross-entropy (nats) over a DataLoader of windows, in eval mode."""
+    """Mean next-character cross-entropy (nats) over the validation windows."""
     model.eval()
     total, count = 0.0, 0
     with mg.no_grad():
         for batch in loader:
             logits = model(batch[:, :-1])
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1),
-                                     reduction="sum").item()
-            count += batch.shape[0] * (batch.shape[1] - 1)
-    model.train()
+            total += F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten(), reduction="sum").item()
+            count += batch[:, 1:].numel()
     return total / count
 
 
@@ -141,14 +155,21 @@ def generate(model, prompt_ids, length, rng, temperature=0.8):
 def main():
     p = common.parser(__doc__, epochs=3, batch_size=32, lr=2e-3,
                       limit_help="use the first N characters of the corpus (default 1,000,000)")
-    p.add_argument("--context", type=int, default=64, help="characters the model sees at once")
-    p.add_argument("--dim", type=int, default=128, help="width of the residual stream")
-    p.add_argument("--layers", type=int, default=4, help="transformer blocks")
-    p.add_argument("--heads", type=int, default=4, help="attention heads per block")
-    p.add_argument("--sample", type=int, default=400, help="characters to generate at the end")
+    p.add_argument("--context", type=common.at_least(1), default=64, help="characters the model sees at once")
+    p.add_argument("--dim", type=common.at_least(1), default=128, help="width of the residual stream")
+    p.add_argument("--layers", type=common.at_least(1), default=4, help="transformer blocks")
+    p.add_argument("--heads", type=common.at_least(1), default=4, help="attention heads per block")
+    p.add_argument("--sample", type=common.at_least(0), default=400, help="characters to generate at the end")
     args = common.setup(p, "transformer")
+    if args.dim % args.heads:
+        p.error(f"argument --dim: must be a multiple of --heads ({args.heads}), which split it evenly; "
+                f"got {args.dim}")
 
     train_text, val_text = stdlib_text(args.limit or 1_000_000)
+    if len(val_text) < args.context + 1:  # a window: --context inputs and the character after them
+        p.error(f"argument --limit: the held-out tenth has length {len(val_text)}, shorter than one context window "
+                f"+ 1 ({args.context + 1} characters for --context {args.context}); the minimum --limit is "
+                f"{10 * args.context + 1} (or use a smaller --context)")
     chars = sorted(set(train_text + val_text))
     stoi = {c: i for i, c in enumerate(chars)}
     train_ids = np.array([stoi[c] for c in train_text], dtype=np.int64)
@@ -160,7 +181,6 @@ def main():
 
     model = CharTransformer(len(chars), args.context, args.dim, args.heads, args.layers)
     optimizer = mg.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    # Stepped once per batch: the rate follows half a cosine over the whole run.
     scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * len(train_loader))
     print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {len(chars)} characters; "
           f"{len(train_ids):,} training and {len(val_ids):,} validation characters; {args.backend} backend")
@@ -169,23 +189,13 @@ def main():
     history = common.History()
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        bar = common.progress(train_loader, f"epoch {epoch}/{args.epochs}")
-        for i, batch in enumerate(bar):
-            logits = model(batch[:, :-1])
-            loss = F.cross_entropy(logits.reshape(-1, len(chars)), batch[:, 1:].reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-            optimizer.step()
-            scheduler.step()
-            running_loss = history.step(epoch - 1 + (i + 1) / len(train_loader), loss.item())
-            bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+        train(args, model, train_loader, optimizer, scheduler, epoch, history)
         val_loss = evaluate(model, val_loader)
         history.log(epoch, time.perf_counter() - start, val_loss=val_loss, val_bpc=common.bits(val_loss),
                     unigram_bpc=baseline)
 
     rng = np.random.default_rng(args.seed)
-    prompt = "def "
+    prompt = "def " if set("def ") <= stoi.keys() else train_text[0]  # a tiny --limit may lack those characters
     sample = generate(model, [stoi[c] for c in prompt], args.sample, rng)
     print(f"--- sample (temperature 0.8) ---\n{''.join(chars[i] for i in sample)}\n--- end of sample ---")
     print(f"validation: loss {val_loss:.4f} nats = {common.bits(val_loss):.3f} bits per character; unigram "

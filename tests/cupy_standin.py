@@ -1,16 +1,20 @@
 """A NumPy stand-in for the `cupy` and `cupyx` modules, so backends/cupy.py runs on machines without a GPU.
 
 It offers only names that real CuPy has (tests/test_cupy_backend.py checks each against the installed cupy
-where one can be imported): a call the backend makes that CuPy lacks fails here too. Kernel classes look up
-the kernel's NumPy twin in backends/cupy.py's TWINS by name and run it; their CUDA source is compiled only by
-nvcc (tests/test_cupy_backend.py) and on a real GPU. What the stand-in cannot show: that arrays stay on the
-device (host NumPy arrays are this module's ndarray), CuPy-only dtype or broadcasting quirks, kernel speed.
+where one can be imported): a call the backend makes that CuPy lacks fails here too. An ElementwiseKernel
+runs the definition it was generated from (backends/elementwise.py) through the reference backend; a
+RawKernel launch runs the reference primitive the kernel implements, its launch arguments mapped back to the
+primitive's (LAUNCHES: argument plumbing only, no maths). Their CUDA source is compiled only by nvcc
+(tests/test_cupy_backend.py) and on a real GPU. What the stand-in cannot show: that arrays stay on the device
+(host NumPy arrays are this module's ndarray), CuPy-only dtype or broadcasting quirks, kernel speed.
 """
 import types
 
 import numpy as np
 
 from micrograd.backends import cupy as cupy_backend
+from micrograd.backends import elementwise
+from micrograd.backends.reference import backend as REFERENCE
 
 # NumPy names the backend reaches through `xp` (NumpyBackend's code included); each exists on cupy.
 NUMPY_NAMES = (
@@ -22,32 +26,67 @@ NUMPY_NAMES = (
 )
 
 
+def _im2col(x, out, total, h, w, kh, kw, stride, oh, ow):
+    out[...] = REFERENCE.im2col(x, int(kh), int(kw), int(stride))
+
+
+def _col2im(cols, out, total, h, w, kh, kw, stride, oh, ow):
+    out[...] = REFERENCE.col2im(cols, out.shape, int(stride))
+
+
+def _max_pool2d(x, out, idx, total, h, w, kh, kw, sh, sw, oh, ow):
+    out[...], idx[...] = REFERENCE.max_pool2d(x, int(kh), int(kw), int(sh), int(sw))
+
+
+def _max_pool2d_backward(g, idx, out, total, per_plane, hw):
+    out += REFERENCE.max_pool2d_backward(g, idx, out.shape)  # the kernel adds into a zeroed output
+
+
+def _softmax_cross_entropy(logits, targets, loss, lse, n, c, ignore_index):
+    loss[...], lse[...] = REFERENCE.softmax_cross_entropy(logits, targets, int(ignore_index))
+
+
+def _softmax_cross_entropy_backward(logits, targets, lse, g, out, total, c, ignore_index):
+    out[...] = REFERENCE.softmax_cross_entropy_backward(logits, targets, lse, g, int(ignore_index))
+
+
+LAUNCHES = {"mg_im2col": _im2col, "mg_col2im": _col2im, "mg_max_pool2d": _max_pool2d,
+            "mg_max_pool2d_backward": _max_pool2d_backward, "mg_softmax_cross_entropy": _softmax_cross_entropy,
+            "mg_softmax_cross_entropy_backward": _softmax_cross_entropy_backward}
+
+
 class RawKernel:
-    """cupy.RawKernel(code, name): calling it as kernel(grid, block, args) runs the NumPy twin on args."""
+    """cupy.RawKernel(code, name): calling it as kernel(grid, block, args) runs the reference primitive."""
 
     def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, **kwargs):
         assert f"{name}(" in code, f"kernel {name!r} is not defined in its source"
-        self.code, self.name, self._twin = code, name, cupy_backend.TWINS[name]
+        self.code, self.name = code, name
+        self._launch = LAUNCHES[name.rsplit("_", 1)[0]]
 
     def __call__(self, grid, block, args, shared_mem=0, **kwargs):
         assert isinstance(args, tuple), "RawKernel arguments go in a tuple"
         for a in args:  # CuPy passes only device arrays and NumPy scalars of a fixed C type
             assert isinstance(a, (np.ndarray, np.generic)) and type(a) not in (int, float, bool), type(a)
-        self._twin(*args)
+        self._launch(*args)
 
 
 class ElementwiseKernel:
-    """cupy.ElementwiseKernel(in_params, out_params, operation, name): a call returns the NumPy twin's result."""
+    """cupy.ElementwiseKernel(in_params, out_params, operation, name): a call runs the definition it came from,
+    with CuPy's calling convention (inputs, then optionally outputs; a call with inputs only returns new arrays)."""
 
     def __init__(self, in_params, out_params, operation, name="kernel", **kwargs):
-        self.in_params, self.out_params, self.operation, self.name = in_params, out_params, operation, name
-        self._twin = cupy_backend.TWINS[name]
+        self.kernel = elementwise.KERNELS[name[len("mg_"):]]
+        assert (in_params, out_params, operation) == self.kernel.cuda(), f"{name} was not generated from its definition"
 
     def __call__(self, *args, **kwargs):
-        n_in, n_out = len(self.in_params.split(",")), len(self.out_params.split(","))
-        assert len(args) in (n_in, n_in + n_out) and not kwargs, \
-            "the stand-in supports kernels called with their inputs, or inputs and outputs"
-        return np.asarray(self._twin(*args))
+        k = self.kernel
+        n_in = len(k.params) - len(k.inplace)
+        assert len(args) in (n_in, len(k.params) + len(k.new_outputs)) and not kwargs, \
+            "CuPy takes the inputs, or the inputs and every output"
+        ins, outs = iter(args[:n_in]), args[n_in:]
+        operands = [outs[k.inplace.index(p)] if p in k.inplace else next(ins) for p in k.params]
+        new = outs[len(k.inplace):] or None
+        return REFERENCE.run_elementwise(k, *operands, out=new)
 
 
 def _asnumpy(a, stream=None, order="C", out=None, blocking=True):

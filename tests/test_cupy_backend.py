@@ -5,9 +5,10 @@ What runs where:
   cupy out, the stand-in offering only names CuPy has (against the installed cupy, when one imports), and a
   training step on the stand-in making no device-to-host copies through the backend. The whole property and
   conformance suite runs backends/cupy.py over the stand-in (the `cupy-standin` param of the `backend`
-  fixture), so every Python line of the backend runs and each kernel's NumPy twin is checked against numpy.
+  fixture), so every Python line of the backend runs, with each kernel's definition or NumPy reference in
+  place of its CUDA code.
 - where nvcc exists: every kernel's CUDA C source compiles (`nvcc --ptx`), catching syntax and type errors.
-- only on a CUDA device (`pytest -m gpu`): the compiled kernels compute what their twins compute, transfers,
+- only on a CUDA device (`pytest -m gpu`): the compiled kernels compute what the reference computes, transfers,
   large shapes, and no device-to-host copy in a training step besides `.item()` (checked by CuPy itself).
 """
 import shutil
@@ -136,27 +137,41 @@ def test_standin_refuses_numpy_names_cupy_lacks():
                 obj = getattr(obj, part)
 
 
-def test_every_kernel_has_a_twin_and_an_entry_point():
+def test_every_kernel_has_an_entry_point_and_a_reference():
+    """Each raw kernel defines its entry point and implements a reference primitive the stand-in launches; each
+    elementwise definition becomes a kernel that the stand-in recognises as generated from it."""
+    from micrograd.backends import elementwise
+    from micrograd.backends.reference import ReferenceBackend
+
     for dt in ("float32", "float64"):
         for name in cupy_backend.RAW:
             src, entry = cupy_backend.raw_source(name, dt)
-            assert f"void {entry}(" in src and entry in cupy_backend.TWINS
-        for name in cupy_backend.ELEMENTWISE:
-            assert name in cupy_backend.TWINS and f"void {name}_" in cupy_backend.elementwise_harness(name, dt)
+            assert f"void {entry}(" in src and name in cupy_standin.LAUNCHES
+            assert callable(getattr(ReferenceBackend, name[len("mg_"):]))
+        for k in elementwise.KERNELS.values():
+            assert f"void {cupy_backend.elementwise_name(k)}_" in cupy_backend.elementwise_harness(k, dt)
+            cupy_standin.ElementwiseKernel(*k.cuda(), name=cupy_backend.elementwise_name(k))
+
+
+def _sources(dtype):
+    from micrograd.backends import elementwise
+
+    names = list(cupy_backend.RAW) + [cupy_backend.elementwise_name(k) for k in elementwise.KERNELS.values()]
+    src = "".join(cupy_backend.raw_source(n, dtype)[0] for n in cupy_backend.RAW)
+    return src + "".join(cupy_backend.elementwise_harness(k, dtype) for k in elementwise.KERNELS.values()), names
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not on PATH: the CUDA C source is unchecked")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_kernel_sources_compile_with_nvcc(tmp_path, dtype):
-    src = "".join(cupy_backend.raw_source(n, dtype)[0] for n in cupy_backend.RAW)
-    src += "".join(cupy_backend.elementwise_harness(n, dtype) for n in cupy_backend.ELEMENTWISE)
+    src, names = _sources(dtype)
     path = tmp_path / f"kernels_{dtype}.cu"
     path.write_text(src)
     res = subprocess.run(["nvcc", "--ptx", "-Werror", "all-warnings", str(path), "-o", str(tmp_path / "k.ptx")],
                          capture_output=True, text=True)
     assert res.returncode == 0, f"nvcc failed on\n{src}\n{res.stderr}"
     ptx = (tmp_path / "k.ptx").read_text()
-    for name in list(cupy_backend.RAW) + list(cupy_backend.ELEMENTWISE):
+    for name in names:
         assert f".entry {name}_{'float' if dtype == 'float32' else 'double'}(" in ptx
 
 
@@ -216,18 +231,14 @@ def test_standin_training_step_copies_nothing_to_the_host(monkeypatch, make, sha
 
 
 # Real GPU only.
-def _pair():
-    """(the real cupy backend, the same code over the stand-in running the kernels' NumPy twins)."""
-    return registry.backend_object("cupy"), cupy_standin.backend("twins")
-
-
 @gpu
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(2, 3, 9, 11), (64, 32, 66, 66)], ids=["small", "large"])
-def test_gpu_kernels_match_their_twins(dt, shape):
+def test_gpu_kernels_match_the_reference(dt, shape):
     import cupy
+    from micrograd.backends.reference import backend as reference
 
-    real, twin = _pair()
+    real = registry.backend_object("cupy")
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dt)
     x.flat[1::97] = x.flat[0:-1:97]  # ties: the first maximum wins
@@ -235,7 +246,7 @@ def test_gpu_kernels_match_their_twins(dt, shape):
 
     def both(prim, *args):
         out = getattr(real, prim)(*[cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
-        ref = getattr(twin, prim)(*args)
+        ref = getattr(reference, prim)(*args)
         for o, r in zip(out if isinstance(out, tuple) else (out,), ref if isinstance(ref, tuple) else (ref,)):
             assert type(o) is cupy.ndarray and o.dtype == r.dtype and o.shape == r.shape, prim
             np.testing.assert_allclose(cupy.asnumpy(o), r, **tol, err_msg=prim)
@@ -246,6 +257,8 @@ def test_gpu_kernels_match_their_twins(dt, shape):
         both("col2im", cols, x.shape, s)
     vals, idx = both("max_pool2d", x, 3, 3, 2, 2)
     both("max_pool2d_backward", vals, idx, x.shape)
+    for prim in ("relu", "sigmoid"):
+        both(prim, x)
     for prim in ("relu_backward", "tanh_backward", "sigmoid_backward"):
         both(prim, x, np.tanh(x[::-1].copy()))
     logits = x.reshape(-1, shape[-1])

@@ -2,7 +2,8 @@
 
 Each runs as a user would start it, in a subprocess with --epochs 1 (or a few steps), a small --limit and
 --out a temporary folder; the test reads its last line (the result line) and checks that the PNG of
-its curves and its checkpoint were written and that the checkpoint reloads.
+its curves and its checkpoint were written and that the checkpoint reloads. Flags too small to run with
+stop with a usage error (exit code 2) that names the flag and its minimum.
 """
 import re
 import subprocess
@@ -71,3 +72,51 @@ def test_neuron_example_matches_the_classic_demo(tmp_path):
     assert lines[3].lstrip().startswith("tanh(w.x + b) = 0.7071")
     text = dot.read_text()
     assert text.startswith("digraph micrograd {") and "tanh" in text
+
+
+# (example, flags, the usage error it must print): each names the flag, what is too small and the minimum.
+BAD_FLAGS = [
+    ("mlp_mnist", ["--epochs", "0"], "argument --epochs: must be at least 1; got 0"),
+    ("mlp_mnist", ["--seed", "-1"], "argument --seed: must be at least 0; got -1"),
+    ("mlp_mnist", ["--epochs", "two"], "argument --epochs: expected an integer; got 'two'"),
+    ("cnn_mnist", ["--batch-size", "0"], "argument --batch-size: must be at least 1; got 0"),
+    ("lstm_mnist", ["--limit", "-5"], "argument --limit: must be at least 1; got -5"),
+    ("deep_convnet_mnist", ["--batch-size", "1"],
+     "argument --batch-size: must be at least 2 (BatchNorm normalises over the batch); got 1"),
+    ("deep_convnet_mnist", ["--limit", "10", "--batch-size", "50"],
+     "argument --limit: must be at least the --batch-size (50): every step takes a full batch; got 10"),
+    ("deep_convnet_mnist", ["--shift", "-1"], "argument --shift: must be at least 0; got -1"),
+    ("transformer", ["--limit", "256", "--context", "64"],
+     "argument --limit: the held-out tenth has length 26, shorter than one context window + 1 (65 characters "
+     "for --context 64); the minimum --limit is 641 (or use a smaller --context)"),
+    ("transformer", ["--limit", "0"], "argument --limit: must be at least 1; got 0"),
+    ("transformer", ["--context", "0"], "argument --context: must be at least 1; got 0"),
+    ("transformer", ["--layers", "0"], "argument --layers: must be at least 1; got 0"),
+    ("transformer", ["--dim", "30", "--heads", "4"],
+     "argument --dim: must be a multiple of --heads (4), which split it evenly; got 30"),
+    ("transformer", ["--sample", "-1"], "argument --sample: must be at least 0; got -1"),
+    ("gnn_karate", ["--epochs", "-3"], "argument --epochs: must be at least 1; got -3"),
+    ("gnn_karate", ["--hidden", "0"], "argument --hidden: must be at least 1; got 0"),
+    ("neuron", ["--steps", "0"], "argument --steps: must be at least 1; got 0"),
+    ("neuron", ["--limit", "0"], "argument --limit: must be at least 1; got 0"),
+    ("neuron", ["--batch-size", "-2"], "argument --batch-size: must be at least 1; got -2"),
+]
+
+
+@pytest.mark.parametrize("name, flags, message", BAD_FLAGS, ids=[f"{n} {' '.join(f)}" for n, f, _ in BAD_FLAGS])
+def test_example_rejects_flags_too_small_with_a_usage_error(name, flags, message, tmp_path):
+    cmd = [sys.executable, str(EXAMPLES / f"{name}.py"), *flags, "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, f"{' '.join(cmd)} exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("usage: "), proc.stderr
+    assert proc.stderr.rstrip().endswith(f"{name}.py: error: {message}"), proc.stderr
+
+
+def test_transformer_runs_with_the_minimum_limit_its_error_names(tmp_path):
+    """--context 64 needs --limit 641: a held-out tenth of 65 characters, one window and its next character."""
+    flags = ["--epochs", "1", "--limit", "641", "--context", "64", "--layers", "1", "--dim", "16", "--sample", "0"]
+    cmd = [sys.executable, str(EXAMPLES / "transformer.py"), *flags, "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.strip().splitlines()[-1].startswith("result: example=transformer ")

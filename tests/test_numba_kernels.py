@@ -1,10 +1,13 @@
-"""The Numba backend's kernels (backends/_numba_kernels.py) and the dispatch in front of them.
+"""The Numba backend's kernels (backends/_numba_kernels.py, and the elementwise definitions compiled by
+backends/_numba_elementwise.py) and the dispatch in front of them.
 
-Each kernel runs on tiny fixed shapes twice, through its uncompiled Python function (`kernel.py_func`, so a
-wrong index is a plain Python error with a line number) and compiled, against a direct NumPy expression.
-Then the backend's primitives, which pick a kernel layout or fall back to NumPy, are compared with the numpy
-backend on the layouts, dtypes and edge cases the dispatch distinguishes; and kernels are deterministic.
-The conformance and property suites run on numba too, through the `backend` fixture.
+Each hand-written kernel runs on tiny fixed shapes twice, through its uncompiled Python function
+(`kernel.py_func`, so a wrong index is a plain Python error with a line number) and compiled, against a direct
+NumPy expression; each compiled definition runs both ways, flat and over column blocks, against the reference
+backend running the same definition. Then the backend's primitives, which pick a kernel layout or fall back
+to NumPy, are compared with the numpy backend on the layouts, dtypes and edge cases the dispatch
+distinguishes; and kernels are deterministic. The conformance and property suites run on numba too, through
+the `backend` fixture.
 """
 import itertools
 
@@ -14,7 +17,10 @@ import pytest
 from micrograd.backend import backend_object, unavailable_reason
 
 K = pytest.importorskip("micrograd.backends._numba_kernels", reason=f"numba unavailable: {unavailable_reason('numba')}")
+NE = pytest.importorskip("micrograd.backends._numba_elementwise")
 NB = pytest.importorskip("micrograd.backends.numba")
+from micrograd.backends import elementwise as E  # noqa: E402
+from micrograd.backends.reference import backend as REFERENCE  # noqa: E402
 NUMBA = backend_object("numba")
 NUMPY = backend_object("numpy")
 FLOATS = [np.float32, np.float64]
@@ -64,51 +70,80 @@ def test_layouts_merge_axes_and_refuse_exotic_broadcasts():
     assert NB._layout3((2, 3), (4,)) is None  # not broadcastable: NumPy raises
 
 
-def _flat_cases(dt):
-    rng = _rng()
-    x = np.concatenate([rng.uniform(-3, 3, 9), [0.0, -0.0, 40.0, -40.0]]).astype(dt)
-    y = np.concatenate([rng.uniform(-1, 1, 9), [0.0, 0.5, 1.0, -1.0]]).astype(dt)
-    return x, y, {
-        K.RELU: np.maximum(x, 0),
-        K.RELU_BACKWARD: x * (y > 0),
-        K.TANH_BACKWARD: x * (1 - y * y),
-        K.SIGMOID_BACKWARD: x * (y * (1 - y)),
-    }
+def _operands(kernel, dt, shape, rng):
+    """Arguments for `kernel`: arrays in (-1, 1) (scalars 0.9, -0.25, ...), as the reference takes them."""
+    scalars = iter((0.9, -0.25, 0.75))
+    return [dt(next(scalars)) if p in kernel.scalars else rng.uniform(-1, 1, shape).astype(dt) for p in kernel.params]
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dt", FLOATS)
-def test_axpby_kernel_is_numpys_in_place_update_bit_for_bit(mode, dt):
+@pytest.mark.parametrize("name", sorted(E.KERNELS))
+def test_compiled_definitions_compute_the_definition_bit_for_bit(mode, dt, name):
+    """The flat loop and the column-block loop give what the reference backend's evaluation of the same
+    definition gives, bit for bit (the same expression in the same dtype and order; transcendental functions
+    within a few ulps: Numba's libm against NumPy's SIMD loops)."""
+    kernel, rng = E.KERNELS[name], _rng()
+    flat, rows = NE.compiled(kernel, dt)
+    ops = _operands(kernel, dt, (3, 4), rng)
+    want = REFERENCE.run_elementwise(kernel, *[o.copy() if isinstance(o, np.ndarray) else o for o in ops])
+    want = want if isinstance(want, tuple) else (want,)
+    compare = _close if kernel.transcendental else np.testing.assert_array_equal
+    got = [o.copy() if isinstance(o, np.ndarray) else o for o in ops]
+    new = [np.full((3, 4), np.nan, dt) for _ in kernel.new_outputs]
+    _call(flat, mode, *[o.reshape(-1) if isinstance(o, np.ndarray) else o for o in got + new])
+    for g, w in zip([got[kernel.params.index(p)] for p in kernel.inplace] + new, want):
+        compare(g, w) if compare is np.testing.assert_array_equal else compare(g, w, dt)
+    # the same operands as column blocks of wider arrays, each at its own offset
+    parents = [np.full((3, 4 * (i + 2)), np.nan, dt) for i in range(len(kernel.params) + len(kernel.new_outputs))]
+    args, results = [3, 4], []
+    for i, o in enumerate(ops + [None] * len(kernel.new_outputs)):
+        if o is not None and not isinstance(o, np.ndarray):
+            args.append(o)
+            continue
+        off = 4 * (i % 2 + 1)
+        if o is not None:
+            parents[i][:, off:off + 4] = o
+        args += [parents[i], off]
+        results.append(parents[i][:, off:off + 4])
+    _call(rows, mode, *args)
+    written = [results[[p for p in kernel.params if p not in kernel.scalars].index(p)] for p in kernel.inplace]
+    for g, w in zip(written + results[len(results) - len(kernel.new_outputs):], want):
+        compare(g, w) if compare is np.testing.assert_array_equal else compare(g, w, dt)
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+def test_in_place_updates_are_numpys_bit_for_bit(dt):
+    """axpby_ and sgd_momentum_ compiled are NumPy's in-place passes (y *= a; y += b x) bit for bit."""
     rng = _rng()
-    y, x = rng.standard_normal(37).astype(dt), rng.standard_normal(37).astype(dt)
+    y, x = rng.standard_normal(3000).astype(dt), rng.standard_normal(3000).astype(dt)
     want = y.copy()
     want *= dt(0.9)
     want += x * dt(-0.01)
-    _call(K.axpby, mode, y, dt(0.9), x, dt(-0.01))
+    assert NUMBA.axpby_(y, 0.9, x, -0.01) is y
     np.testing.assert_array_equal(y, want)
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("dt", FLOATS)
-def test_sgd_momentum_kernel_is_numpys_two_updates_bit_for_bit(mode, dt):
-    rng = _rng()
-    p, buf, g = (rng.standard_normal(41).astype(dt) for _ in range(3))
+    p, buf, g = (rng.standard_normal(4001).astype(dt) for _ in range(3))
     want_p, want_buf = p.copy(), buf.copy()
     NUMPY.axpby_(want_buf, 0.9, g, 0.75)
     NUMPY.axpby_(want_p, 1, want_buf, -0.01)
-    _call(K.sgd_momentum, mode, p, buf, g, dt(-0.01), dt(0.9), dt(0.75))
+    assert NUMBA.sgd_momentum_(p, buf, g, 0.01, 0.9, 0.25) is p
     np.testing.assert_array_equal(buf, want_buf)
     np.testing.assert_array_equal(p, want_p)
 
 
-@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dt", FLOATS)
-def test_lstm_cell_backward_kernel_is_the_numpy_composite_bit_for_bit(mode, dt):
+def test_lstm_cell_backward_is_the_numpy_composite_bit_for_bit(dt):
     rng = _rng()
-    z, c, gh, gc = (rng.standard_normal(s).astype(dt) * 2 for s in ((3, 8), (3, 2), (3, 2), (3, 2)))
+    z, c, gh, gc = (rng.standard_normal(s).astype(dt) * 2 for s in ((16, 256), (16, 64), (16, 64), (16, 64)))
     act = NUMPY.lstm_cell(z, c)[2]
-    dz, dc = np.empty((3, 8), dt), np.empty((3, 2), dt)
-    _call(K.lstm_cell_backward, mode, gh, gc, act, c, dt(1), dz, dc)
+    used = []
+    real = NE.compiled
+    try:
+        NE.compiled = lambda k, d: used.append(k.name) or real(k, d)
+        dz, dc = NUMBA.lstm_cell_backward(gh, gc, act, c)
+    finally:
+        NE.compiled = real
+    assert used == ["lstm_cell_units_backward"]
     want_dz, want_dc = NUMPY.lstm_cell_backward(gh, gc, act, c)
     np.testing.assert_array_equal(dz, want_dz)
     np.testing.assert_array_equal(dc, want_dc)
@@ -127,16 +162,6 @@ def test_axpby_dispatch_falls_back_where_the_kernel_does_not_apply():
         assert NUMBA.axpby_(got, a, x_got, b) is got
         NUMPY.axpby_(want, a, x_want, b)
         np.testing.assert_array_equal(got, want)
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("dt", FLOATS)
-def test_flat_kernels(mode, dt):
-    x, y, expected = _flat_cases(dt)
-    for op, want in expected.items():
-        out = np.empty_like(x)
-        _call(K.flat, mode, op, x, y, out)
-        _close(out, want, dt)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -419,7 +444,10 @@ def test_check_available_names_the_problem(monkeypatch):
 
 
 def _signatures():
-    return {name: set(k.signatures) for name, k in vars(K).items() if hasattr(k, "signatures")}
+    kernels = dict(vars(K))
+    for (name, dt), loops in NE._COMPILED.items():
+        kernels.update({f"{name}-{dt}-{i}": loop for i, loop in enumerate(loops)})
+    return {name: set(k.signatures) for name, k in kernels.items() if hasattr(k, "signatures")}
 
 
 def test_warm_covers_every_signature_the_primitives_use():
@@ -440,6 +468,10 @@ def test_warm_covers_every_signature_the_primitives_use():
         NUMBA.sum(NUMBA.softmax_cross_entropy_backward(logits, t, lse, loss, -100), (0,), True)
         NUMBA.index_add((5, 3), (t,), logits, dt)
         NUMBA.log_softmax(logits, 1), NUMBA.logsumexp(logits, (1,), True), NUMBA.max(logits, (1,), False)
+        p = x.reshape(8, -1).copy()
+        NUMBA.sgd_momentum_(p, p.copy(), x.reshape(8, -1), 0.1, 0.9, 0.0), NUMBA.axpby_(p, 0.5, p.copy(), 2.0)
+        z, cell = rng.standard_normal((8, 4 * 75)).astype(dt), p[:, :75].copy()
+        NUMBA.lstm_cell_backward(cell, cell, NUMBA.lstm_cell(z, cell)[2], cell)
     assert _signatures() == before
 
 
@@ -460,9 +492,10 @@ def test_small_arrays_go_to_numpy_and_large_ones_to_the_kernels(monkeypatch):
     NumPy's calls and large ones the kernels', with the same results either way."""
     monkeypatch.setattr(NB, "SMALL", {"binary": 8192, "flat": 1024, "reduce": 2048})
     used = []
-    for name in ("binary3", "flat", "reduce3"):
+    for name in ("binary3", "reduce3"):
         kernel = getattr(K, name)
         monkeypatch.setattr(K, name, lambda *args, _k=kernel, _n=name: (used.append(_n), _k(*args))[1])
+    monkeypatch.setattr(NE, "compiled", lambda k, dt, _c=NE.compiled: used.append("flat") or _c(k, dt))
     rng = _rng()
     for n, expect_kernel in ((32, False), (20_000, True)):
         x, y = (rng.standard_normal((n // 4, 4)).astype(np.float32) for _ in range(2))

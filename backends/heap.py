@@ -1,4 +1,4 @@
-"""Host heap tuning for the NumPy-array backends (numpy, numba).
+"""Opt-in host heap tuning for the NumPy-array backends (numpy, numba): `pad_heap()`.
 
 glibc serves large blocks with mmap (page-faulted in on first touch, unmapped on free) and hands memory freed
 at the top of its heap back to the operating system as soon as a little lies free there. A training step frees
@@ -7,11 +7,14 @@ so every step faulted those pages back in: about 5,000 minor page faults per LST
 the development machine, a third of the LSTM step's time (23 ms instead of 15.5 ms) and a fifth of the CNN
 step's. Serving blocks up to 32 MiB from the heap (M_MMAP_THRESHOLD; glibc raises it that far by itself, but
 only after a large block was freed) and keeping 64 MiB of slack at its top (M_TOP_PAD) stop the churn.
-Slack that is never touched is never resident; the benchmarks' peak memory did not change. The settings are
-process-wide: in a long-running process that mixes many libraries, freed blocks below 32 MiB stay with the
-heap rather than going back to the system (set MICROGRAD_HEAP_PAD=0 where that matters).
+Slack that is never touched is never resident; the benchmarks' peak memory did not change.
 
-MICROGRAD_HEAP_PAD=<bytes> sets the slack; 0 leaves malloc's settings alone. Nothing happens outside glibc.
+The settings are process-wide, so importing micrograd never applies them: a program opts in by calling
+`micrograd.backends.heap.pad_heap()` once at start (the examples do; benchmarks/run.py does for every
+contender and says so in its table's header). They help every library in the process alike, and in a
+long-running process that mixes many libraries, freed blocks below 32 MiB stay with the heap rather than
+going back to the system. MICROGRAD_HEAP_PAD=<bytes> sets the slack; 0 makes pad_heap() leave malloc's
+settings alone. Nothing happens outside glibc.
 """
 import ctypes
 import os

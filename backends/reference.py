@@ -1,0 +1,284 @@
+"""The reference backend: plain NumPy, obviously right; the oracle every backend is tested against.
+
+Written against `self.xp` so a backend whose module mirrors NumPy (CuPy) can reuse it. Elementwise kernels
+run their definitions (backends/elementwise.py) as they are; every other kernel's NumPy reference is here.
+It has no host fast paths (those are the numpy backend's, backends/numpy.py) and changes nothing
+process-wide. It is not a backend users select: the numpy, numba and cupy backends are tested against it.
+"""
+import numpy as np
+
+from . import elementwise as K
+from .base import Backend
+
+_COMPARE = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+            "ge": "greater_equal"}
+
+
+class ReferenceBackend(Backend):
+    name = "reference"
+    xp = np
+    array_type = np.ndarray
+
+    def _arr(self, x):
+        """NumPy ufuncs return scalars for 0-d inputs; the contract says arrays."""
+        return x if type(x) is self.array_type else self.xp.asarray(x)
+
+    def run_elementwise(self, kernel, *operands, out=None):
+        """The definition called on the arrays; results written into the in-place arguments and `out`."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            results = kernel(*operands)
+        results = results if isinstance(results, tuple) else (results,)
+        new = iter(out if out is not None else (None,) * len(kernel.new_outputs))
+        done = []
+        for name, value in zip(kernel.outputs, results):
+            dst = operands[kernel.params.index(name)] if name in kernel.inplace else next(new)
+            if dst is None:
+                done.append(self._arr(value))
+            else:
+                dst[...] = value
+                done.append(dst)
+        return done[0] if len(done) == 1 else tuple(done)
+
+    def column_blocks(self, a, k):
+        n = a.shape[1] // k
+        return [a[:, i * n:(i + 1) * n] for i in range(k)]
+
+    def asarray(self, data, dtype):
+        return self.xp.array(data, dtype=dtype, copy=True)
+
+    def to_numpy(self, a):
+        return np.array(a, copy=True)
+
+    def zeros(self, shape, dtype):
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def full(self, shape, value, dtype):
+        return self.xp.full(shape, value, dtype=dtype)
+
+    def arange(self, start, stop, step, dtype):
+        return self.xp.arange(start, stop, step, dtype=dtype)
+
+    def eye(self, n, m, dtype):
+        return self.xp.eye(n, m, dtype=dtype)
+
+    def astype(self, a, dtype):
+        return a.astype(dtype, copy=True)
+
+    def copy(self, a):
+        return self.xp.array(a, copy=True, order="C")
+
+    def neg(self, a):
+        return self._arr(self.xp.negative(a))
+
+    def exp(self, a):
+        return self._arr(self.xp.exp(a))
+
+    def log(self, a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.log(a))
+
+    def sqrt(self, a):
+        with np.errstate(invalid="ignore"):
+            return self._arr(self.xp.sqrt(a))
+
+    def abs(self, a):
+        return self._arr(self.xp.abs(a))
+
+    def sign(self, a):
+        return self._arr(self.xp.sign(a))
+
+    def tanh(self, a):
+        return self._arr(self.xp.tanh(a))
+
+    def add(self, a, b):
+        return self._arr(self.xp.add(a, b))
+
+    def sub(self, a, b):
+        return self._arr(self.xp.subtract(a, b))
+
+    def mul(self, a, b):
+        return self._arr(self.xp.multiply(a, b))
+
+    def div(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.true_divide(a, b))
+
+    def pow(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return self._arr(self.xp.power(a, b))
+
+    def maximum(self, a, b):
+        return self._arr(self.xp.maximum(a, b))
+
+    def minimum(self, a, b):
+        return self._arr(self.xp.minimum(a, b))
+
+    def compare(self, op, a, b):
+        return self._arr(getattr(self.xp, _COMPARE[op])(a, b))
+
+    def where(self, cond, a, b):
+        return self._arr(self.xp.where(cond, a, b))
+
+    def clip(self, a, lo, hi):
+        xp = self.xp
+        out = a
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        return self._arr(out if out is not a else a.copy())
+
+    def sum(self, a, axis, keepdims):
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        return self._arr(a.sum(axis=axis, keepdims=keepdims, dtype=dtype))  # the method: no Python wrapper
+
+    def max(self, a, axis, keepdims):
+        return self._arr(a.max(axis=axis, keepdims=keepdims))
+
+    def min(self, a, axis, keepdims):
+        return self._arr(a.min(axis=axis, keepdims=keepdims))
+
+    def argmax(self, a, axis):
+        return self._arr(self.xp.argmax(a, axis=axis).astype(np.int64, copy=False))
+
+    def argmin(self, a, axis):
+        return self._arr(self.xp.argmin(a, axis=axis).astype(np.int64, copy=False))
+
+    def all_finite(self, a):
+        return bool(self.xp.isfinite(a).all())
+
+    def logsumexp(self, a, axis, keepdims):
+        xp = self.xp
+        m = a.max(axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, a.dtype.type(0))
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True)) + m
+        if not keepdims:
+            out = out.reshape([n for i, n in enumerate(a.shape) if i not in axis])
+        return self._arr(out)
+
+    def softmax(self, a, axis):
+        xp = self.xp
+        e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
+        return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
+
+    def log_softmax(self, a, axis):
+        xp = self.xp
+        if a.ndim == 0:
+            return self._arr(a - a)
+        # (a - max) - log(sum(exp(a - max))): subtracting the max first keeps float32 exact for large logits.
+        shifted = a - xp.max(a, axis=axis, keepdims=True)
+        return self._arr(shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
+
+    def reshape(self, a, shape):
+        return a.reshape(shape)
+
+    def transpose(self, a, axes):
+        return a.transpose(axes)
+
+    def broadcast_to(self, a, shape):
+        return self.xp.broadcast_to(a, shape)
+
+    def getitem(self, a, index):
+        return self._arr(a[index])
+
+    def index_add(self, shape, index, values, dtype):
+        out = self.xp.zeros(shape, dtype=dtype)
+        self.xp.add.at(out, index, values)
+        return out
+
+    def concatenate(self, arrays, axis):
+        return self.xp.concatenate(arrays, axis=axis)
+
+    def pad(self, a, pad_width, value):
+        return self.xp.pad(a, pad_width, mode="constant", constant_values=value)
+
+    def matmul(self, a, b):
+        return self._arr(self.xp.matmul(a, b))
+
+    def im2col(self, x, kh, kw, stride):
+        win = self.xp.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+        win = win[:, :, ::stride, ::stride]
+        return self.xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+
+    def col2im(self, cols, shape, stride):
+        n, c, kh, kw, oh, ow = cols.shape
+        out = self.xp.zeros(shape, dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
+        return out
+
+    def max_pool2d(self, x, kh, kw, sh, sw):
+        xp = self.xp
+        w = x.shape[3]
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        # Window element (i, j) of every window is one strided slice; visiting them in row-major order and
+        # taking only strictly greater values (or a first NaN) keeps the first maximum, as argmax does.
+        best = x[:, :, :sh * oh:sh, :sw * ow:sw].copy()
+        k = xp.zeros(best.shape, np.int64)
+        for i in range(kh):
+            for j in range(kw):
+                v = x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+                take = (v > best) | ((v != v) & (best == best))
+                k += take * (i * w + j - k)
+                best = xp.maximum(best, v)  # NaN propagates: the first NaN stays
+        top = (xp.arange(oh, dtype=np.int64) * (sh * w)).reshape(oh, 1)
+        left = xp.arange(ow, dtype=np.int64) * sw
+        return best, k + top + left
+
+    def max_pool2d_backward(self, g, indices, shape):
+        xp = self.xp
+        n, c, h, w = shape
+        plane = (xp.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
+        # bincount sums repeated positions (overlapping windows) in float64, in a fixed order.
+        out = xp.bincount((indices + plane).ravel(), weights=g.ravel(), minlength=n * c * h * w)
+        return out.astype(g.dtype).reshape(shape)
+
+    def softmax_cross_entropy(self, logits, targets, ignore_index):
+        xp = self.xp
+        lse = self.logsumexp(logits, (1,), False)
+        valid = targets != ignore_index
+        picked = logits[xp.arange(logits.shape[0]), xp.where(valid, targets, 0)]
+        return self._arr(xp.where(valid, lse - picked, logits.dtype.type(0))), lse
+
+    def softmax_cross_entropy_backward(self, logits, targets, lse, g, ignore_index):
+        xp = self.xp
+        valid = targets != ignore_index
+        d = xp.exp(logits - lse[:, None])
+        rows = xp.arange(logits.shape[0])[valid]
+        d[rows, targets[valid]] -= 1
+        return xp.where(valid[:, None], d * g[:, None], logits.dtype.type(0))
+
+    def lstm_cell(self, z, c):
+        xp = self.xp
+        n = c.shape[-1]
+        act = xp.empty((z.shape[0], 5 * n), z.dtype)
+        h, c_new = xp.empty(c.shape, c.dtype), xp.empty(c.shape, c.dtype)
+        self.run_elementwise(K.lstm_cell_units, *self.column_blocks(z, 4), c,
+                             out=(*self.column_blocks(act, 5), c_new, h))
+        return h, c_new, act
+
+    def lstm_cell_backward(self, gh, gc, act, c):
+        xp = self.xp
+        dz, dc = xp.empty((act.shape[0], 4 * c.shape[-1]), act.dtype), xp.empty(c.shape, c.dtype)
+        self.run_elementwise(K.lstm_cell_units_backward, gh, gc, *self.column_blocks(act, 5), c,
+                             out=(*self.column_blocks(dz, 4), dc))
+        return dz, dc
+
+    def assign_(self, dst, src):
+        dst[...] = src
+        return dst
+
+    def axpby_(self, y, a, x, b):
+        if b == 0:  # x is not read: 0 * inf would be NaN
+            y *= y.dtype.type(a)
+            return y
+        return self.run_elementwise(K.axpby, y, a, x, b)
+
+    def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        self.run_elementwise(K.sgd_momentum, p, buf, g, lr, momentum, 1 - dampening)
+        return p
+
+
+backend = ReferenceBackend()
