@@ -403,5 +403,5 @@ class Tensor:
     expand = broadcast_to
 
 
-autograd._Tensor = Tensor
+autograd.function._Tensor = Tensor
 from . import ops  # noqa: E402  (ops builds on Tensor)

@@ -34,9 +34,9 @@ def broadcast_shapes(op, *shapes):
 
 def unbroadcast(g, shape):
     """Sum the gradient `g` of a broadcast result back to an input's `shape` (differentiable)."""
-    shape = tuple(shape)
-    if g.shape == shape:
+    if g.data.shape == shape:  # the common case first: nothing was broadcast
         return g
+    shape = tuple(shape)
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     out = g.sum(axis=axes, keepdims=True) if axes else g

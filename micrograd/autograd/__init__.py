@@ -1,0 +1,14 @@
+"""Graph recording and reverse-mode differentiation for Tensors.
+
+Every differentiable op is a `Function` (function.py): `forward(ctx, *args)` computes with backend primitives
+while recording is off; `backward(ctx, *grads)` is written with differentiable Tensor ops, so running it with
+recording on (create_graph=True) gives gradients of gradients. The graph is a DAG of `Node`s; a Tensor points
+at the node that made it. reverse.py walks it in one iterative pass (reverse mode); accumulate.py sums the gradients that
+meet; grad_mode.py holds the recording switch and anomaly detection.
+"""
+from .reverse import backward, grad, run_backward
+from .function import Context, Function, Node
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+
+__all__ = ["Context", "Function", "Node", "backward", "detect_anomaly", "enable_grad", "grad", "is_grad_enabled",
+           "no_grad", "run_backward"]

@@ -1,0 +1,276 @@
+"""Reverse mode: `backward()` and `grad()`, one iterative pass over the recorded graph.
+
+The pass orders the nodes so that each comes after every node that uses its outputs, then, node by node,
+hands the gradients of its outputs to its Function's backward and adds what comes back into the gradients
+of its inputs. `run_backward` says exactly that; `_Gradients` keeps the gradients found so far, and the rest
+of this module is the bookkeeping around them: hooks, retain_grad, the targets of grad(), checks.
+"""
+from ..graph import toposort
+from . import function
+from .accumulate import add
+from .function import RELEASED, Node
+from .grad_mode import _anomaly, _grad_enabled, all_finite
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
+    """Propagate `root_grads` from `roots` back through the graph.
+
+    With `targets` None, gradients of leaves accumulate into their `.grad`; otherwise the gradients of
+    the target Tensors are returned (in order, None where unreached) and no `.grad` changes.
+    """
+    grads = _Gradients(create_graph, targets)
+    order = grads.seed(roots, root_grads)  # each node before the nodes its outputs came from
+    # Backward rules record their ops only for create_graph. Ops inside them are not user ops: anomalies
+    # there are reported per node (_checked), not per op.
+    token, anomaly_token = _grad_enabled.set(bool(create_graph)), _anomaly.set(False)
+    try:
+        for node in order:
+            out_grads = grads.take(node)  # the gradients of its outputs (None: nothing to propagate)
+            if out_grads is None:
+                continue
+            in_grads = _call_backward(node, out_grads, retain_graph)
+            grads.accumulate(node, in_grads)  # into the slots of its inputs
+        return grads.finish()
+    finally:
+        _anomaly.reset(anomaly_token)
+        _grad_enabled.reset(token)
+
+
+def _call_backward(node, out_grads, retain_graph):
+    """The node's backward on its outputs' gradients: one gradient per forward argument (None allowed)."""
+    in_grads = node.fn.backward(node.ctx, *out_grads)
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    if len(in_grads) < len(node.edges):
+        raise RuntimeError(f"{node.name}.backward returned {len(in_grads)} gradients; expected one per "
+                           f"forward argument ({len(node.edges)})")
+    if not retain_graph:
+        node.ctx._release()
+    return in_grads
+
+
+class _Gradients:
+    """The gradients found so far in one backward pass: a slot per node output and per leaf."""
+
+    __slots__ = ("slots", "create_graph", "seen_arrays", "want", "results", "needed")
+
+    def __init__(self, create_graph, targets):
+        self.slots = {}  # Node -> [gradient of each output]; leaf Tensor -> [its gradient]
+        self.create_graph = create_graph
+        self.seen_arrays = set()  # arrays already handed out, which a stored .grad must not share
+        self.want = None  # for grad(): (id of node or leaf, output index) -> positions in targets
+        self.results = []
+        self.needed = None  # for grad(): ids of the nodes whose backward leads to a target
+        if targets is not None:
+            self.want = {}
+            for i, t in enumerate(targets):
+                key = (id(t._node), t._index) if t._node is not None else (id(t), 0)
+                self.want.setdefault(key, []).append(i)
+            self.results = [None] * len(targets)
+
+    def _slot(self, key):
+        """The gradient slot of a node (one entry per output) or of a leaf (one entry)."""
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = [None] * (key.n_out if type(key) is Node else 1)
+        return slot
+
+    def seed(self, roots, root_grads):
+        """Put the roots' gradients in their slots; returns the nodes to visit, users before their inputs."""
+        root_nodes = []
+        for t, g in zip(roots, root_grads):
+            self.seen_arrays.add(id(g.data))
+            key, i = (t._node, t._index) if t._node is not None else (t, 0)
+            if key is t._node and key not in self.slots:
+                root_nodes.append(key)
+            slot = self._slot(key)
+            slot[i] = g if slot[i] is None else add(slot[i], g, False)  # never in place: the caller may hold g
+        if len(root_nodes) == 1:
+            root = root_nodes[0]
+            order = toposort(root, Node.parents) if root.parents() else [root]
+        else:
+            sentinel = object()
+            order = toposort(sentinel, lambda n: root_nodes if n is sentinel else n.parents())
+            order.pop()  # the sentinel
+        if self.want is not None:
+            self.needed = _needed_for(order, self.want)
+        order.reverse()
+        return order
+
+    def take(self, node):
+        """The node's output gradients after its hooks, for its backward; None where it has nothing to do."""
+        grads = self.slots.pop(node, None)
+        if grads is None:
+            return None
+        if node.ctx._released:
+            raise RuntimeError(RELEASED)
+        if node.hooks:
+            _run_hooks(node, grads)
+        if node.retained and self.want is None:
+            for i, ref in node.retained.items():
+                t = ref()
+                if t is not None and grads[i] is not None:
+                    _store_grad(t, grads[i], self.create_graph, self.seen_arrays)
+        if self.want is not None:
+            for i in range(node.n_out):
+                for k in self.want.get((id(node), i), ()):
+                    self.results[k] = grads[i]
+            if id(node) not in self.needed:
+                return None
+        if node.n_out == 1:
+            return grads if grads[0] is not None else None
+        if all(g is None for g in grads):
+            return None
+        backend = node.ctx.backend
+        return [g if g is not None else function._Tensor._make(backend.zeros(*node.out_meta[i]), backend, False,
+                                                                 None, 0) for i, g in enumerate(grads)]
+
+    def accumulate(self, node, in_grads):
+        """Add each gradient node's backward returned into the slot of the input it belongs to."""
+        Tensor, in_place = function._Tensor, not self.create_graph
+        for edge, g in zip(node.edges, in_grads):
+            if edge is None or g is None:
+                continue
+            target, idx = edge
+            shape, dtype = target.out_meta[idx] if type(target) is Node else (target.data.shape, target.data.dtype)
+            if type(g) is not Tensor or g.data.shape != shape or g.data.dtype != dtype or node.where is not None:
+                g = _checked(node, g, shape, dtype)
+            slot = self.slots.get(target)
+            if slot is None:
+                slot = self.slots[target] = [None] * (target.n_out if type(target) is Node else 1)
+            slot[idx] = g if slot[idx] is None else add(slot[idx], g, in_place)
+
+    def finish(self):
+        """Leaves: run their hooks, then store their gradients in `.grad` (or return the targets' for grad())."""
+        for leaf, slot in self.slots.items():
+            if type(leaf) is Node:  # grad(): a node below the targets, never visited
+                continue
+            g = slot[0]
+            for hook in leaf._hooks or ():
+                new = hook(g)
+                g = g if new is None else new
+            if self.want is not None:
+                for k in self.want.get((id(leaf), 0), ()):
+                    self.results[k] = g
+            else:
+                _store_grad(leaf, g, self.create_graph, self.seen_arrays)
+        return self.results
+
+
+def _run_hooks(node, grads):
+    for i, hooks in node.hooks.items():
+        for hook in hooks:
+            if grads[i] is not None:
+                new = hook(grads[i])
+                grads[i] = grads[i] if new is None else new
+
+
+def _checked(node, g, shape, dtype):
+    """g, a gradient the backward of `node` returned for an input of `shape` and `dtype`, checked (a Tensor of
+    that shape; finite under detect_anomaly) and cast to the dtype."""
+    if not isinstance(g, function._Tensor):
+        raise TypeError(f"{node.name}.backward returned a {type(g).__name__}; expected a Tensor")
+    if g.data.shape != shape:
+        raise RuntimeError(f"{node.name}.backward: gradient shape {g.shape} does not match the input shape "
+                           f"{tuple(shape)}")
+    if g.data.dtype != dtype:
+        g = g.astype(dtype)
+    if node.where is not None and not all_finite(g):
+        raise RuntimeError(f"detect_anomaly: the backward of {node.name} produced NaN or Inf in its gradient; "
+                           f"the op was called at {node.where}")
+    return g
+
+
+def _needed_for(order, want):
+    """The nodes of `order` whose backward leads to a wanted gradient; nodes above the targets only.
+
+    mg.grad must neither run nor release the part of the graph beneath the tensors it differentiates by.
+    """
+    needed = set()
+    for node in order:  # inputs come before their users
+        for edge in node.edges:
+            if edge is None:
+                continue
+            target, idx = edge
+            if (id(target), idx) in want or (type(target) is Node and id(target) in needed):
+                needed.add(id(node))
+                break
+    return needed
+
+
+def _store_grad(t, g, create_graph, seen_arrays):
+    """Accumulate g into t.grad. A first gradient is stored detached and unshared (_owned); a later one is
+    summed in (in place where accumulate.add may), which makes a new array or writes t.grad's own."""
+    if t.grad is None:
+        t.grad = g if create_graph else _owned(g, seen_arrays)
+    else:
+        t.grad = add(t.grad, g, not create_graph)
+
+
+def _owned(g, seen_arrays):
+    """`g` detached, copied if its array may be shared (a view, or already handed to another tensor)."""
+    arr = g.data
+    if arr.base is not None or id(arr) in seen_arrays:
+        arr = g._backend.copy(arr)
+    seen_arrays.add(id(arr))
+    return function._Tensor._make(arr, g._backend, False, None, 0)
+
+
+def _root_grad(t, grad, op):
+    Tensor = function._Tensor
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"{op}: grad can be created implicitly only for a single-element output; got "
+                               f"shape {t.shape}. Pass the gradient of the output, e.g. y.backward(mg.ones_like(y))")
+        return Tensor._make(t._backend.full(t.shape, 1, t.dtype), t._backend, False, None, 0)
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad, dtype=t.dtype, backend=t._backend.name)
+    if grad.data.shape != t.data.shape:
+        raise RuntimeError(f"{op}: the gradient's shape {grad.shape} does not match the output's {t.shape}")
+    if grad._backend is not t._backend:
+        raise ValueError(f"{op}: gradient on backend {grad._backend.name!r}, output on {t._backend.name!r}")
+    return grad if grad.dtype == t.dtype else grad.astype(t.dtype)
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's `.grad` (see Tensor.backward)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no graph (did you create it "
+                           "inside no_grad, or forget requires_grad=True on an input?)")
+    g = _root_grad(tensor, grad, "backward")
+    run_backward([tensor], [g], retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple; `.grad` is left untouched.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad (leaves or intermediate results).
+        grad_outputs: gradients of the outputs (None: ones for single-element outputs).
+        create_graph: record the backward pass so the results can be differentiated again.
+        allow_unused: give None for an input the outputs do not depend on (otherwise that raises).
+    """
+    Tensor = function._Tensor
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    for i, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad and has no graph")
+    roots = [_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = run_backward(outputs, roots, retain_graph, create_graph, targets=inputs)
+    for i, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+    return tuple(results)
