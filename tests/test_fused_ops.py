@@ -8,8 +8,8 @@ import pytest
 
 import micrograd as mg
 import micrograd.nn.functional as F
-from micrograd.ops.movement import Im2Col
-from micrograd.ops.nn import MaxPool2d, SoftmaxCrossEntropy
+from micrograd.ops import Im2Col
+from micrograd.ops import MaxPool2d, SoftmaxCrossEntropy
 
 TARGETS = np.array([2, -100, 0, 4, 4, 1])
 
@@ -114,7 +114,7 @@ def _sigmoid_derivs(s):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_linear_takes_the_fused_path_and_matches_the_composite(backend, bias, dtype):
-    from micrograd.ops.linalg import Linear
+    from micrograd.ops import Linear
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(s) for s in ((6, 4), (3, 4), (3,))]
     fused_in = [_leaf(a, dtype) for a in arrays]
@@ -144,9 +144,9 @@ def _lstm_inputs(dtype, steps=4, n=3, h=2, seed=0):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_lstm_layer_matches_the_per_step_composite_forward_and_backward(backend, dtype, reverse):
-    from micrograd.nn.modules.rnn import LSTMLayer, _lstm_composite
+    from micrograd.ops.rnn import LSTMLayer, lstm_composite
     fused_in, comp_in = _lstm_inputs(dtype), _lstm_inputs(dtype)
-    fused, composite = LSTMLayer.apply(*fused_in, reverse), _lstm_composite(*comp_in, reverse)
+    fused, composite = LSTMLayer.apply(*fused_in, reverse), lstm_composite(*comp_in, reverse)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
     for a, b in zip(fused, composite):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -161,17 +161,17 @@ def test_lstm_layer_matches_the_per_step_composite_forward_and_backward(backend,
 
 
 def test_lstm_layer_with_only_the_final_state_used_takes_the_others_as_zeros(backend):
-    from micrograd.nn.modules.rnn import LSTMLayer, _lstm_composite
+    from micrograd.ops.rnn import LSTMLayer, lstm_composite
     fused_in, comp_in = _lstm_inputs("float64"), _lstm_inputs("float64")
     LSTMLayer.apply(*fused_in)[1].sum().backward()  # h_n only: out's and c_n's gradients arrive as None
-    _lstm_composite(*comp_in, False)[1].sum().backward()
+    lstm_composite(*comp_in, False)[1].sum().backward()
     for a, b in zip(fused_in, comp_in):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_lstm_layer_gradients_and_second_derivatives_match_finite_differences(reverse):
-    from micrograd.nn.modules.rnn import LSTMLayer
+    from micrograd.ops import LSTMLayer
     inputs = _lstm_inputs("float64", steps=3, n=2, h=2, seed=2)
 
     def fn(proj, h0, c0, w):
@@ -182,7 +182,7 @@ def test_lstm_layer_gradients_and_second_derivatives_match_finite_differences(re
 
 
 def test_lstm_layer_needs_no_gradient_for_inputs_that_do_not_require_it():
-    from micrograd.nn.modules.rnn import LSTMLayer
+    from micrograd.ops import LSTMLayer
     proj, h0, c0, w = _lstm_inputs("float64")
     h0, c0 = h0.detach(), c0.detach()
     LSTMLayer.apply(proj, h0, c0, w)[0].sum().backward()

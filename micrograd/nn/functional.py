@@ -1,9 +1,8 @@
 """Neural-network functions with PyTorch's signatures and semantics (`import micrograd.nn.functional as F`).
 
-Every function is a composite of the engine's differentiable ops, so gradients (and gradients of
-gradients) need no rules here. The two exceptions are `Erf` and `BinaryCrossEntropy`, fused for the
-reasons given on each; max_pool2d and cross_entropy on (N, C) class indices use the engine's fused ops
-(micrograd/ops/nn.py). Class targets and other integer inputs may be NumPy arrays, lists or int Tensors.
+Every function is a composite of the engine's differentiable ops (micrograd/ops/), some of them fused
+(Linear, erf, max pooling, softmax and binary cross-entropy), so gradients and gradients of gradients need no
+rules here. Class targets and other integer inputs may be NumPy arrays, lists or int Tensors.
 """
 import math
 import warnings
@@ -11,11 +10,8 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..autograd import Function
 from ..factories import generator, zeros_like
-from ..ops.elementwise import sign
-from ..ops.linalg import Linear
-from ..ops.movement import Im2Col
+from ..ops import BinaryCrossEntropy, Erf, Im2Col, Linear
 from ..tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -204,61 +200,6 @@ def log_softmax(x, dim=None, *, axis=None):
     return ops.log_softmax(_tensor(x, "log_softmax"), _dim("log_softmax", dim, axis))
 
 
-# Cody's rational Chebyshev approximations (W. J. Cody, Math. Comp. 23 (1969) 631-637; netlib specfun
-# CALERF): erf on |x| <= 0.46875, erfc on 0.46875..4 and beyond 4. Measured against math.erf on a dense
-# grid over [-8, 8] and down to 1e-300: relative error below 5e-16 in float64 (about 1 ulp in float32).
-_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02, 3.20937758913846947e03,
-          1.85777706184603153e-1)
-_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03)
-_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01, 2.98635138197400131e02,
-          8.81952221241769090e02, 1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03,
-          2.15311535474403846e-8)
-_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02, 1.62138957456669019e03,
-          3.29079923573345963e03, 4.36261909014324716e03, 3.43936767414372164e03, 1.23033935480374942e03)
-_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.60837851487422766e-2,
-          6.58749161529837803e-4, 1.63153871373020978e-2)
-_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
-          2.33520497626869185e-3)
-
-
-def _ratio(z, p, q, n):
-    """(((p[n] z + p0) z + p1) z ...) / ((z + q0) z + ...), Cody's nested form with n inner steps."""
-    num, den = p[-1] * z, z
-    for i in range(n):
-        num, den = (num + p[i]) * z, (den + q[i]) * z
-    return num + p[n], den + q[n]
-
-
-class Erf(Function):
-    """erf(x); d/dx = 2/sqrt(pi) exp(-x^2).
-
-    A Function rather than a composite: the approximation records ~60 ops per call, and differentiating
-    it would give the derivative of the approximation instead of the exact one used here.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        y = x.abs()
-        small = y.clip(max=0.5)
-        num, den = _ratio(small * small, _ERF_A, _ERF_B, 3)
-        erf_small = x * num / den
-        mid = y.clip(0.46875, 4.0)
-        num, den = _ratio(mid, _ERF_C, _ERF_D, 7)
-        erfc_mid = num / den * (-mid * mid).exp()
-        big = y.clip(min=4.0)
-        inv = 1 / (big * big)
-        num, den = _ratio(inv, _ERF_P, _ERF_Q, 4)
-        erfc_big = (1 / math.sqrt(math.pi) - inv * num / den) / big * (-big * big).exp()
-        erfc = ops.where(y <= 4.0, erfc_mid, erfc_big)
-        return ops.where(y <= 0.46875, erf_small, sign(x) * (1 - erfc))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * ((2 / math.sqrt(math.pi)) * (-x * x).exp())
-
-
 def gelu(x, approximate="none"):
     """x * Phi(x) with the exact erf (approximate="none") or PyTorch's tanh formula (approximate="tanh")."""
     x = _tensor(x, "gelu")
@@ -434,31 +375,6 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002  (PyTorch's argumen
     x, target = _loss_target("mse_loss", input, target, broadcast=True)
     diff = x - target
     return _reduce(diff * diff, reduction)
-
-
-_BCE_EPS = float(np.float32(1e-12))  # PyTorch clamps x (1-x) at its EPSILON, a float32 constant
-
-
-class BinaryCrossEntropy(Function):
-    """-(t log(x) + (1-t) log(1-x)), each log clamped at -100 as PyTorch.
-
-    d/dx = (x - t) / max(x (1-x), 1e-12) and d/dt = log(1-x) - log(x) (clamped likewise). Fused for
-    stability: the composite's gradient is 0/0 = NaN where x is exactly 0 or 1 (a saturated float32
-    sigmoid), while PyTorch's rule, used here, stays finite.
-    """
-
-    @staticmethod
-    def forward(ctx, x, t):
-        ctx.save_for_backward(x, t)
-        return -(t * x.log().clip(min=-100.0) + (1 - t) * (1 - x).log().clip(min=-100.0))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t = ctx.saved_tensors
-        nx, nt = ctx.needs_input_grad
-        gx = g * (x - t) / (x * (1 - x)).clip(min=_BCE_EPS) if nx else None
-        gt = g * ((1 - x).log().clip(min=-100.0) - x.log().clip(min=-100.0)) if nt else None
-        return gx, gt
 
 
 def binary_cross_entropy(input, target, reduction="mean", *, weight=None):  # noqa: A002

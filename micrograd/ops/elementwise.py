@@ -1,4 +1,5 @@
-"""Elementwise ops: unary maths, broadcasting binary arithmetic, comparisons, where, casts."""
+"""Elementwise ops: unary maths, broadcasting binary arithmetic, comparisons, where, casts (activations:
+activation.py)."""
 import numpy as np
 
 from .. import dtypes
@@ -74,95 +75,6 @@ class Abs(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * sign(x)
-
-
-class Tanh(Function):
-    """tanh(x); d/dx = 1 - tanh(x)^2."""
-
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, x):
-        return x._backend.tanh(x.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        return TanhGrad.apply(g, ctx.output())
-
-
-class Sigmoid(Function):
-    """s(x) = 1 / (1 + exp(-x)); d/dx = s(x) (1 - s(x))."""
-
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, x):
-        return x._backend.sigmoid(x.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        return SigmoidGrad.apply(g, ctx.output())
-
-
-class Relu(Function):
-    """max(x, 0); d/dx = 1 where x > 0, else 0."""
-
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, x):
-        return x._backend.relu(x.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        return ReluGrad.apply(g, ctx.output())
-
-
-# The activations' gradients given their outputs, each fused into one backend pass (the composite rules
-# made two or three temporaries per backward); each has its own backward, so grad-of-grad still works.
-
-class ReluGrad(Function):
-    """g [y > 0] (relu's gradient, y its output); d/dg = [y > 0], d/dy = 0."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(y)
-        return g._backend.relu_backward(g.data, y.data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (y,) = ctx.saved_tensors
-        return ReluGrad.apply(gg, y), None
-
-
-class TanhGrad(Function):
-    """g (1 - y^2) (tanh's gradient, y its output); d/dg = 1 - y^2, d/dy = -2 g y."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g._backend.tanh_backward(g.data, y.data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        ng, ny = ctx.needs_input_grad
-        return TanhGrad.apply(gg, y) if ng else None, -2 * gg * g * y if ny else None
-
-
-class SigmoidGrad(Function):
-    """g y (1 - y) (the sigmoid's gradient, y its output); d/dg = y (1 - y), d/dy = g (1 - 2y)."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g._backend.sigmoid_backward(g.data, y.data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        ng, ny = ctx.needs_input_grad
-        return SigmoidGrad.apply(gg, y) if ng else None, gg * g * (1 - 2 * y) if ny else None
 
 
 class Clip(Function):
@@ -431,7 +343,8 @@ def clip(x, min=None, max=None):
     return Clip.apply(x, lo=min, hi=max)
 
 
-def _unary(cls, doc):
+def unary(cls, doc):
+    """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like)."""
     def fn(x):
         return cls.apply(x if isinstance(x, Tensor) else Tensor(x))
     fn.__name__ = cls.__name__.lower()
@@ -439,10 +352,7 @@ def _unary(cls, doc):
     return fn
 
 
-exp = _unary(Exp, "exp(x) elementwise.")
-log = _unary(Log, "Natural logarithm elementwise.")
-sqrt = _unary(Sqrt, "Square root elementwise.")
-abs = _unary(Abs, "|x| elementwise.")  # noqa: A001  (mg.abs as in NumPy)
-tanh = _unary(Tanh, "tanh(x) elementwise.")
-sigmoid = _unary(Sigmoid, "1 / (1 + exp(-x)) elementwise.")
-relu = _unary(Relu, "max(x, 0) elementwise.")
+exp = unary(Exp, "exp(x) elementwise.")
+log = unary(Log, "Natural logarithm elementwise.")
+sqrt = unary(Sqrt, "Square root elementwise.")
+abs = unary(Abs, "|x| elementwise.")  # noqa: A001  (mg.abs as in NumPy)

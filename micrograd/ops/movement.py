@@ -1,4 +1,4 @@
-"""Movement ops: reshape, permute, broadcast, indexing and its adjoint, concatenate, pad, im2col."""
+"""Movement ops: reshape, permute, broadcast, indexing and its adjoint, concatenate, unbind, pad."""
 import numbers
 
 import numpy as np
@@ -108,30 +108,21 @@ class Pad(Function):
         return g[ctx.slices], None, None
 
 
-class Im2Col(Function):
-    """Patches (N, C, kh, kw, OH, OW) of an image (N, C, H, W); the adjoint is Col2Im."""
+class Unbind(Function):
+    """The slices of x along `axis` as separate tensors; the gradient stacks the slices' gradients.
+
+    One op for all T slices: indexing each slice separately would scatter T full-size gradients.
+    """
 
     @staticmethod
-    def forward(ctx, x, kh, kw, stride):
-        ctx.shape, ctx.stride = x.shape, stride
-        return x._backend.im2col(x.data, kh, kw, stride)
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        lead = (slice(None),) * axis
+        return tuple(x._backend.getitem(x.data, lead + (i,)) for i in range(x.shape[axis]))
 
     @staticmethod
-    def backward(ctx, g):
-        return Col2Im.apply(g, shape=ctx.shape, stride=ctx.stride), None, None, None
-
-
-class Col2Im(Function):
-    """Patches summed back into an image; the adjoint is Im2Col."""
-
-    @staticmethod
-    def forward(ctx, cols, shape, stride):
-        ctx.k, ctx.stride = cols.shape[2:4], stride
-        return cols._backend.col2im(cols.data, shape, stride)
-
-    @staticmethod
-    def backward(ctx, g):
-        return Im2Col.apply(g, kh=ctx.k[0], kw=ctx.k[1], stride=ctx.stride), None, None
+    def backward(ctx, *grads):
+        return stack(grads, axis=ctx.axis), None
 
 
 def _shape_arg(op, shape):

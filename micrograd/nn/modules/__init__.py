@@ -2,7 +2,10 @@
 from .activation import GELU, Dropout, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
-from .linear import AvgPool2d, Conv2d, Flatten, Identity, Linear, MaxPool2d
+from .conv import Conv2d
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .pooling import AvgPool2d, MaxPool2d
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .rnn import LSTM, RNN

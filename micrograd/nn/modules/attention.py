@@ -10,8 +10,8 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import Linear, _float_dtype
-from .util import as_input, layer_name, positive_int, probability
+from .linear import Linear
+from .util import as_input, float_dtype, layer_name, positive_int, probability
 
 
 class MultiheadAttention(Module):
@@ -36,7 +36,7 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.dropout = probability("MultiheadAttention", "dropout", dropout)
         self.batch_first = bool(batch_first)
-        dtype = _float_dtype("MultiheadAttention", dtype)
+        dtype = float_dtype("MultiheadAttention", dtype)
         self.in_proj_weight = Parameter(zeros(3 * embed_dim, embed_dim, dtype=dtype))
         self.register_parameter("in_proj_bias", Parameter(zeros(3 * embed_dim, dtype=dtype)) if bias else None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)

@@ -6,8 +6,7 @@ from ...factories import ones, tensor, zeros
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _float_dtype
-from .util import as_input, check_input, positive_int
+from .util import as_input, check_input, float_dtype, positive_int
 
 
 class _BatchNorm(Module):
@@ -22,7 +21,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be in [0, 1] or None; got {momentum!r}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = _float_dtype(name, dtype)
+        dtype = float_dtype(name, dtype)
         if affine:
             self.weight = Parameter(ones(num_features, dtype=dtype))
             self.bias = Parameter(zeros(num_features, dtype=dtype))
@@ -91,7 +90,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(positive_int("LayerNorm", "normalized_shape", n) for n in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dtype = _float_dtype("LayerNorm", dtype)
+        dtype = float_dtype("LayerNorm", dtype)
         if elementwise_affine:
             self.weight = Parameter(ones(self.normalized_shape, dtype=dtype))
             self.register_parameter("bias", Parameter(zeros(self.normalized_shape, dtype=dtype)) if bias else None)

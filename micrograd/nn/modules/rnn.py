@@ -7,127 +7,13 @@ import math
 import warnings
 
 from ... import ops
-from ... import autograd
-from ...autograd import Function, is_grad_enabled
 from ...factories import zeros
-from ...tensor import Tensor
+from ...ops.rnn import lstm_layer, step_order
 from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _float_dtype
-from .util import as_input, layer_name, positive_int, probability
-
-
-class Unbind(Function):
-    """The slices of x along `axis` as separate tensors; the gradient stacks the slices' gradients.
-
-    One op for all T slices: indexing each slice separately would scatter T full-size gradients.
-    """
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        ctx.axis = axis
-        lead = (slice(None),) * axis
-        return tuple(x._backend.getitem(x.data, lead + (i,)) for i in range(x.shape[axis]))
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return ops.stack(grads, axis=ctx.axis), None
-
-
-def _lstm_composite(proj, h0, c0, w_hh, reverse):
-    """LSTMLayer's function with recorded per-step ops: what it differentiates under create_graph."""
-    n = h0.shape[-1]
-    steps = Unbind.apply(proj, axis=0)
-    w_t = w_hh.T
-    h, c = h0, c0
-    hs = [None] * len(steps)
-    for t in _order(len(steps), reverse):
-        z = steps[t] + h @ w_t
-        i, f, g, o = (z[:, k * n:(k + 1) * n] for k in range(4))
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        hs[t] = h
-    return ops.stack(hs, axis=0), h, c
-
-
-def _order(steps, reverse):
-    return range(steps - 1, -1, -1) if reverse else range(steps)
-
-
-def _stack(bk, arrays):
-    """Backend arrays of one shape stacked along a new leading axis."""
-    return bk.concatenate([bk.reshape(a, (1,) + a.shape) for a in arrays], 0)
-
-
-class LSTMLayer(Function):
-    """One direction of one LSTM layer over a whole sequence, as one op.
-
-    From proj (T, N, 4H) = x_t W_ih^T + b_ih + b_hh (all steps in one product beforehand), the initial state
-    h0, c0 (N, H) and W_hh (4H, H), it steps t = 0 .. T-1 (T-1 .. 0 with reverse):
-
-        z_t = proj_t + h_{t-1} W_hh^T;  (h_t, c_t) = the backend's lstm_cell(z_t, c_{t-1})
-
-    and returns (out (T, N, H) holding every h_t, h_n, c_n); all four inputs share one float dtype. Recorded
-    per step, the same computation costs about thirty op applications per step forwards and backwards, which
-    dominated the time of small recurrent models; as one op the loop runs on backend primitives only.
-
-    Backward, for first derivatives: the reverse loop runs the fused lstm_cell_backward and one matmul per
-    step, and d/dW_hh comes out of one (4H, T N) @ (T N, H) product at the end. Under create_graph it
-    recomputes the sequence with recorded ops (`_lstm_composite`) and differentiates that, so gradients of
-    gradients flow as through any composite.
-    """
-
-    @staticmethod
-    def forward(ctx, proj, h0, c0, w_hh, reverse=False):
-        bk = proj._backend
-        steps = proj.shape[0]
-        w_t = bk.copy(bk.transpose(w_hh.data, (1, 0)))  # contiguous: BLAS multiplies it ~20% faster, T times
-        h, c = h0.data, c0.data
-        hs, cells, acts = [None] * steps, [None] * steps, [None] * steps
-        for t in _order(steps, reverse):
-            z = bk.matmul(h, w_t)
-            bk.axpby_(z, 1, bk.getitem(proj.data, (t,)), 1)
-            cells[t] = c
-            h, c, acts[t] = bk.lstm_cell(z, c)
-            hs[t] = h
-        out = _stack(bk, hs)
-        ctx.save_for_backward(proj, h0, c0, w_hh)
-        ctx.reverse = reverse
-        ctx.steps = (out, cells, acts)
-        return out, h, c
-
-    @staticmethod
-    def backward(ctx, g_out, g_h, g_c):
-        proj, h0, c0, w_hh = ctx.saved_tensors
-        needs = ctx.needs_input_grad[:4]
-        if is_grad_enabled():  # create_graph: differentiate the recorded composite
-            wanted = [t for t, need in zip((proj, h0, c0, w_hh), needs) if need]
-            found = iter(autograd.grad(_lstm_composite(proj, h0, c0, w_hh, ctx.reverse), wanted,
-                                       (g_out, g_h, g_c), create_graph=True, allow_unused=True))
-            return tuple(next(found) if need else None for need in needs) + (None,)
-        bk = proj._backend
-        out, cells, acts = ctx.steps
-        steps, n = out.shape[0], out.shape[2]
-        w = w_hh.data
-        gh, gc, gout = g_h.data, g_c.data, g_out.data
-        dz = [None] * steps
-        for t in reversed(_order(steps, ctx.reverse)):
-            gh = bk.add(gh, bk.getitem(gout, (t,)))
-            dz[t], gc = bk.lstm_cell_backward(gh, gc, acts[t], cells[t])
-            gh = bk.matmul(dz[t], w)
-        dproj = _stack(bk, dz)
-        dw = None
-        if needs[3]:  # sum over t of dz_t^T h_{t-1}, with h_{t-1} the state each step started from
-            first = bk.reshape(h0.data, (1,) + h0.shape)
-            before = [bk.getitem(out, (slice(1, None),)), first] if ctx.reverse \
-                else [first, bk.getitem(out, (slice(0, steps - 1),))]
-            prev = bk.reshape(bk.concatenate(before, 0), (-1, n))
-            dw = bk.matmul(bk.transpose(bk.reshape(dproj, (-1, 4 * n)), (1, 0)), prev)
-        wrap = (lambda a: None if a is None else Tensor._make(a, bk, False, None, 0))
-        return (wrap(dproj) if needs[0] else None, wrap(gh) if needs[1] else None,
-                wrap(gc) if needs[2] else None, wrap(dw), None)
+from .util import as_input, float_dtype, layer_name, positive_int, probability
 
 
 class _RNNBase(Module):
@@ -145,7 +31,7 @@ class _RNNBase(Module):
         if self.dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout applies between layers, so it has no effect with num_layers=1; "
                           f"got dropout={dropout}", UserWarning, stacklevel=2)
-        dtype = _float_dtype(name, dtype)
+        dtype = float_dtype(name, dtype)
         gate_size = self._gates * hidden_size
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * self._directions
@@ -254,10 +140,10 @@ class RNN(_RNNBase):
     def _sequence(self, proj, state, w_hh, reverse):
         """Every step from proj (T, N, H) = x_t W_ih^T + biases: (out (T, N, H), [h_n])."""
         w_hh_t = w_hh.T  # one transpose node for the whole sequence, not one per step
-        steps = Unbind.apply(proj, axis=0)
+        steps = ops.Unbind.apply(proj, axis=0)
         h = state[0]
         hs = [None] * len(steps)
-        for t in _order(len(steps), reverse):
+        for t in step_order(len(steps), reverse):
             z = steps[t] + h @ w_hh_t
             h = hs[t] = z.tanh() if self.nonlinearity == "tanh" else z.relu()
         return ops.stack(hs, axis=0), [h]
@@ -283,15 +169,8 @@ class LSTM(_RNNBase):
     _gates = 4
 
     def _sequence(self, proj, state, w_hh, reverse):
-        """Every step from proj (T, N, 4H) = x_t W_ih^T + biases, as one op: (out (T, N, H), [h_n, c_n]).
-
-        Mixed dtypes (say a float64 input with a float32 state) take the recorded composite, which promotes
-        as every op does; the fused op works in one dtype."""
-        args = (proj, state[0], state[1], w_hh)
-        if len({a.dtype for a in args}) > 1:
-            out, h, c = _lstm_composite(*args, reverse)
-        else:
-            out, h, c = LSTMLayer.apply(*args, reverse)
+        """Every step from proj (T, N, 4H) = x_t W_ih^T + biases, as one op: (out (T, N, H), [h_n, c_n])."""
+        out, h, c = lstm_layer(proj, state[0], state[1], w_hh, reverse)
         return out, [h, c]
 
     def forward(self, input, hx=None):  # noqa: A002

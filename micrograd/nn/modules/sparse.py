@@ -4,8 +4,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _float_dtype
-from .util import positive_int
+from .util import float_dtype, positive_int
 
 
 class Embedding(Module):
@@ -25,7 +24,7 @@ class Embedding(Module):
                                  f"{padding_idx}")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
-        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=_float_dtype("Embedding", dtype)))
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=float_dtype("Embedding", dtype)))
         self.reset_parameters()
 
     def reset_parameters(self):

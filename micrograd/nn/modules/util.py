@@ -1,7 +1,13 @@
-"""Helpers the layer modules share: input conversion and errors that name the layer."""
+"""Helpers the layer modules share: input conversion, errors that name the layer, parameter creation."""
+import math
 import numbers
 
+from ... import dtypes
+from ...factories import zeros
 from ...tensor import Tensor
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
 
 
 def layer_name(module):
@@ -42,3 +48,31 @@ def probability(op, name, p):
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
         raise ValueError(f"{op}: {name} must be a probability in [0, 1]; got {p!r}")
     return float(p)
+
+
+def float_dtype(op, dtype):
+    dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
+    if not dtypes.is_floating(dtype):
+        raise TypeError(f"{op}: parameters must be floating-point; got dtype {dtype.name}")
+    return dtype
+
+
+class WeightBias(Module):
+    """A layer with a weight and an optional bias per output, initialised as PyTorch's Linear and Conv."""
+
+    def _create_parameters(self, op, weight_shape, bias, dtype):
+        dtype = float_dtype(op, dtype)
+        self.weight = Parameter(zeros(*weight_shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(zeros(weight_shape[0], dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """kaiming_uniform_(a=sqrt(5)) weights and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)

@@ -1,58 +1,15 @@
-"""Fused neural-net ops: max pooling with argmax indices, and softmax cross-entropy on class indices.
+"""Fused losses: softmax cross-entropy on class indices (and its gradient, an op of its own), and binary
+cross-entropy with PyTorch's clamped logarithms.
 
-Both could be written as composites (im2col + max, log_softmax + gather); they are fused for speed: the
-composites copy every window or keep (N, C) log-probabilities and scatter-add through generic indexing.
-Each backward is itself a Function written with differentiable ops, so gradients of gradients still work.
+Softmax cross-entropy could be written as log_softmax + gather; it is fused for speed (the composite keeps
+(N, C) log-probabilities and scatter-adds through generic indexing). Each backward is written with
+differentiable ops, so gradients of gradients still work.
 """
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
 from .reduce import softmax
-
-
-class MaxPool2d(Function):
-    """Window maxima of x (N, C, H, W) (already padded); the gradient goes to each window's first maximum."""
-
-    @staticmethod
-    def forward(ctx, x, kh, kw, sh, sw):
-        out, ctx.indices = x._backend.max_pool2d(x.data, kh, kw, sh, sw)
-        ctx.shape = x.shape
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return MaxPoolScatter.apply(g, indices=ctx.indices, shape=ctx.shape)
-
-
-class MaxPoolScatter(Function):
-    """zeros(shape) with g added at max_pool2d's plane indices; linear, so d/dg is the gather by the same indices."""
-
-    @staticmethod
-    def forward(ctx, g, indices, shape):
-        ctx.indices = indices
-        return g._backend.max_pool2d_backward(g.data, indices, shape)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return MaxPoolGather.apply(gg, indices=ctx.indices)
-
-
-class MaxPoolGather(Function):
-    """out[n, c, i, j] = x[n, c].flat[indices[n, c, i, j]]; the adjoint of MaxPoolScatter."""
-
-    @staticmethod
-    def forward(ctx, x, indices):
-        b = x._backend
-        ctx.indices, ctx.shape = indices, x.shape
-        n, c, h, w = x.shape
-        planes = b.reshape(b.arange(0, n * c, 1, np.int64), (n * c, 1))
-        flat = b.getitem(b.reshape(x.data, (n * c, h * w)), (planes, b.reshape(indices, (n * c, -1))))
-        return b.reshape(flat, indices.shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return MaxPoolScatter.apply(g, indices=ctx.indices, shape=ctx.shape)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -116,14 +73,34 @@ class SoftmaxCrossEntropyGrad(Function):
         return gx, dg
 
 
-def max_pool2d(x, kernel, stride):
-    """Window maxima of an already padded x (N, C, H, W) for kernel and stride pairs."""
-    return MaxPool2d.apply(x, kh=kernel[0], kw=kernel[1], sh=stride[0], sw=stride[1])
-
-
 def softmax_cross_entropy(logits, targets, ignore_index, divisor=None):
     """Per-row cross-entropy of logits (N, C) against validated host int64 class indices (N,); with a
     divisor, their sum divided by it (the mean or sum reduction)."""
     b = logits._backend
     return SoftmaxCrossEntropy.apply(logits, targets=b.asarray(targets, np.int64), ignore_index=ignore_index,
                                      divisor=divisor)
+
+
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch clamps x (1-x) at its EPSILON, a float32 constant
+
+
+class BinaryCrossEntropy(Function):
+    """-(t log(x) + (1-t) log(1-x)), each log clamped at -100 as PyTorch.
+
+    d/dx = (x - t) / max(x (1-x), 1e-12) and d/dt = log(1-x) - log(x) (clamped likewise). Fused for
+    stability: the composite's gradient is 0/0 = NaN where x is exactly 0 or 1 (a saturated float32
+    sigmoid), while PyTorch's rule, used here, stays finite.
+    """
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return -(t * x.log().clip(min=-100.0) + (1 - t) * (1 - x).log().clip(min=-100.0))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        nx, nt = ctx.needs_input_grad
+        gx = g * (x - t) / (x * (1 - x)).clip(min=_BCE_EPS) if nx else None
+        gt = g * ((1 - x).log().clip(min=-100.0) - x.log().clip(min=-100.0)) if nt else None
+        return gx, gt

@@ -1,0 +1,29 @@
+"""Convolution's building blocks: image patches (im2col) and their adjoint (col2im); conv2d is their composite
+with a matrix product (nn.functional.conv2d)."""
+from ..autograd import Function
+
+
+class Im2Col(Function):
+    """Patches (N, C, kh, kw, OH, OW) of an image (N, C, H, W); the adjoint is Col2Im."""
+
+    @staticmethod
+    def forward(ctx, x, kh, kw, stride):
+        ctx.shape, ctx.stride = x.shape, stride
+        return x._backend.im2col(x.data, kh, kw, stride)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Col2Im.apply(g, shape=ctx.shape, stride=ctx.stride), None, None, None
+
+
+class Col2Im(Function):
+    """Patches summed back into an image; the adjoint is Im2Col."""
+
+    @staticmethod
+    def forward(ctx, cols, shape, stride):
+        ctx.k, ctx.stride = cols.shape[2:4], stride
+        return cols._backend.col2im(cols.data, shape, stride)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Im2Col.apply(g, kh=ctx.k[0], kw=ctx.k[1], stride=ctx.stride), None, None
