@@ -11,6 +11,13 @@ from .reference import ReferenceBackend
 _BLOCK = 1 << 16  # elements per block of the blocked in-place updates
 
 
+def _may_alias(a, b):
+    """Whether arrays a and b may overlap in memory (two arrays that own their data never do: cheap to rule
+    out, on the backward pass's hot path)."""
+    return a is b or (getattr(a, "base", None) is not None or getattr(b, "base", None) is not None) and \
+        np.may_share_memory(a, b)
+
+
 class NumpyBackend(ReferenceBackend):
     name = "numpy"
 
@@ -73,14 +80,14 @@ class NumpyBackend(ReferenceBackend):
         return self._arr(o * t), c_new, act
 
     def axpby_(self, y, a, x, b):
-        if b != 0 and np.may_share_memory(x, y):  # the passes below would read x after writing y
+        if b != 0 and _may_alias(x, y):  # the passes below would read x after writing y
             return super().axpby_(y, a, x, b)
         for yb, xb in self._blocks(y, x):
             self._axpby(yb, a, xb, b)
         return y
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        if np.may_share_memory(p, buf) or np.may_share_memory(p, g) or np.may_share_memory(buf, g):
+        if _may_alias(p, buf) or _may_alias(p, g) or _may_alias(buf, g):
             return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
         for pb, bb, gb in self._blocks(p, buf, g):  # buf's block is still in the cache when p's update reads it
             self._axpby(bb, momentum, gb, 1 - dampening)

@@ -6,16 +6,11 @@ from .engine import Value
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .factories import (arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
                         zeros_like)
-from .ops import (abs, exp, log, relu, sigmoid, sqrt, tanh)  # noqa: A004
-from .ops import (argmax, argmin, broadcast_to, clip, concatenate, flatten, log_softmax, logsumexp, matmul,
-                  maximum, mean, minimum, pad, permute, reshape, softmax, squeeze, stack, sum, transpose,
-                  unsqueeze, var, where)
-from .ops import max, min  # noqa: A004  (mg.max / mg.min as in NumPy and PyTorch)
 from .tensor import Tensor
+from . import ops
+globals().update(ops.PUBLIC)  # each op's function: mg.exp, mg.sum, mg.cat, ... (registered with ops.util.export)
 from .viz import to_dot
 from .io import load, save
 from . import nn, optim  # noqa: E402  (built on everything above)
-
-cat = concatenate
 
 __version__ = "0.2.0"

@@ -302,64 +302,7 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # elementwise
-    def exp(self):
-        return ops.Exp.apply(self)
-
-    def log(self):
-        return ops.Log.apply(self)
-
-    def sqrt(self):
-        return ops.Sqrt.apply(self)
-
-    def abs(self):
-        return ops.Abs.apply(self)
-
-    def tanh(self):
-        return ops.Tanh.apply(self)
-
-    def sigmoid(self):
-        return ops.Sigmoid.apply(self)
-
-    def relu(self):
-        return ops.Relu.apply(self)
-
-    def clip(self, min=None, max=None):
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    # reductions
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
-        return ops.var(self, axis, keepdims, ddof, dim=dim, keepdim=keepdim)
-
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def softmax(self, axis=-1, *, dim=None):
-        return ops.softmax(self, axis, dim=dim)
-
-    def log_softmax(self, axis=-1, *, dim=None):
-        return ops.log_softmax(self, axis, dim=dim)
-
+    # exp, log, sum, reshape, softmax, ... : every op registered as a method in micrograd/ops is attached below
     def all(self):
         return bool(self._backend.to_numpy(self.data).all())
 
@@ -367,16 +310,8 @@ class Tensor:
         return bool(self._backend.to_numpy(self.data).any())
 
     # shape
-    def reshape(self, *shape):
+    def view(self, *shape):
         return ops.reshape(self, *shape)
-
-    view = reshape
-
-    def transpose(self, dim0, dim1):
-        return ops.transpose(self, dim0, dim1)
-
-    def permute(self, *axes):
-        return ops.permute(self, *axes)
 
     @property
     def T(self):
@@ -388,20 +323,14 @@ class Tensor:
             raise ValueError(f"mT: needs at least 2 dimensions; got shape {self.shape}")
         return ops.transpose(self, -2, -1)
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        return ops.flatten(self, start_dim, end_dim)
+    def expand(self, *shape):
+        return ops.broadcast_to(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
-
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
-
-    def broadcast_to(self, shape):
-        return ops.broadcast_to(self, shape)
-
-    expand = broadcast_to
 
 
 autograd.function._Tensor = Tensor
 from . import ops  # noqa: E402  (ops builds on Tensor)
+
+for _name, _method in ops.METHODS.items():
+    if _name not in vars(Tensor):  # methods written out above win
+        setattr(Tensor, _name, _method)

@@ -28,3 +28,4 @@ from .conv import Col2Im, Im2Col
 from .pooling import MaxPool2d, MaxPoolGather, MaxPoolScatter, max_pool2d
 from .loss import BinaryCrossEntropy, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad, softmax_cross_entropy
 from .rnn import LSTMLayer, lstm_layer
+from .util import METHODS, PUBLIC

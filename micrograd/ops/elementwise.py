@@ -5,7 +5,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
-from .util import broadcast_shapes, lift, unbroadcast
+from .util import METHODS, PUBLIC, broadcast_shapes, export, lift, unbroadcast
 
 
 
@@ -302,6 +302,7 @@ def compare(opname, a, b):
     return Tensor._make(a._backend.compare(opname, a.data, b.data), a._backend, False, None, 0)
 
 
+@export(method=False)
 def where(cond, a, b):
     """Elements of `a` where `cond` holds, else of `b` (broadcasting; differentiable in a and b)."""
     like = next((t for t in (a, b, cond) if isinstance(t, Tensor)), None)
@@ -323,16 +324,19 @@ def where(cond, a, b):
     return Where.apply(cond, a, b)
 
 
+@export(method=False)
 def maximum(a, b):
     """Elementwise maximum; gradient split evenly on ties."""
     return binary(Maximum, a, b)
 
 
+@export(method=False)
 def minimum(a, b):
     """Elementwise minimum; gradient split evenly on ties."""
     return binary(Minimum, a, b)
 
 
+@export("clip", "clamp")
 def clip(x, min=None, max=None):
     """x limited to [min, max] (either may be None); gradient 1 inside the closed interval."""
     if min is None and max is None:
@@ -343,12 +347,19 @@ def clip(x, min=None, max=None):
     return Clip.apply(x, lo=min, hi=max)
 
 
-def unary(cls, doc):
-    """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like)."""
+def unary(cls, doc, name=None):
+    """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like), registered as that and
+    as the method Tensor.<name>() (which calls the op directly: the hot path)."""
+    name = name or cls.__name__.lower()
+
     def fn(x):
         return cls.apply(x if isinstance(x, Tensor) else Tensor(x))
-    fn.__name__ = cls.__name__.lower()
-    fn.__doc__ = doc
+
+    def method(self):
+        return cls.apply(self)
+    for f in (fn, method):
+        f.__name__, f.__qualname__, f.__doc__ = name, name, doc
+    PUBLIC[name], METHODS[name] = fn, method
     return fn
 
 

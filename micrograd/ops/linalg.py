@@ -4,7 +4,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .movement import Permute
-from .util import lift, unbroadcast
+from .util import export, lift, unbroadcast
 
 
 class MatMul(Function):
@@ -28,6 +28,7 @@ class MatMul(Function):
         return ga, gb
 
 
+@export(method=False)
 def matmul(a, b):
     """a @ b with NumPy's rules: 1-d operands are promoted to matrices and the added axis removed."""
     if not isinstance(a, Tensor):

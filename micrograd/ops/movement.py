@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .util import broadcast_shapes, normalize_axis, unbroadcast
+from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
 
 class Reshape(Function):
@@ -138,6 +138,7 @@ def _shape_arg(op, shape):
     return tuple(out)
 
 
+@export()
 def reshape(x, *shape):
     """x with a new shape (ints or one tuple; one -1 is inferred)."""
     shape = _shape_arg("reshape", shape)
@@ -158,6 +159,7 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape=shape)
 
 
+@export()
 def permute(x, *axes):
     """x with its axes reordered."""
     axes = _shape_arg("permute", axes)
@@ -169,6 +171,7 @@ def permute(x, *axes):
     return Permute.apply(x, axes=axes)
 
 
+@export()
 def transpose(x, dim0, dim1):
     """x with axes dim0 and dim1 swapped (PyTorch's transpose)."""
     a, b = (normalize_axis(d, x.ndim, "transpose", x.shape)[0] for d in (dim0, dim1))
@@ -177,6 +180,7 @@ def transpose(x, dim0, dim1):
     return permute(x, *axes)
 
 
+@export()
 def flatten(x, start_dim=0, end_dim=-1):
     """x with axes start_dim..end_dim merged into one."""
     if x.ndim == 0:
@@ -187,6 +191,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 
+@export()
 def unsqueeze(x, axis):
     """x with a new axis of size 1 at `axis` (in -ndim-1 .. ndim)."""
     if not -x.ndim - 1 <= axis <= x.ndim:
@@ -196,6 +201,7 @@ def unsqueeze(x, axis):
     return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
 
 
+@export()
 def squeeze(x, axis=None):
     """x without axes of size 1 (all of them, or those named; naming an axis whose size is not 1 raises)."""
     if axis is None:
@@ -207,6 +213,7 @@ def squeeze(x, axis=None):
     return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
+@export()
 def broadcast_to(x, shape):
     """x broadcast to `shape` (NumPy rules)."""
     shape = _shape_arg("broadcast_to", (shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
@@ -259,6 +266,7 @@ def index_add(shape, index, values):
     return IndexAdd.apply(values, shape=tuple(shape), index=index.data if isinstance(index, Tensor) else index)
 
 
+@export("concatenate", "cat", method=False)
 def concatenate(tensors, axis=0, *, dim=None):
     """Tensors joined along an existing axis."""
     tensors = list(tensors)
@@ -280,6 +288,7 @@ def concatenate(tensors, axis=0, *, dim=None):
     return Concatenate.apply(*tensors, axis=ax)
 
 
+@export(method=False)
 def stack(tensors, axis=0, *, dim=None):
     """Tensors of one shape joined along a new axis."""
     tensors = list(tensors)
@@ -293,6 +302,7 @@ def stack(tensors, axis=0, *, dim=None):
     return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
+@export(method=False)
 def pad(x, pad_width, value=0):
     """x padded with a constant (NumPy's pad_width: an int, (before, after) or one pair per axis)."""
     try:

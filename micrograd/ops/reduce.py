@@ -2,7 +2,7 @@
 from ..autograd import Function
 from ..tensor import Tensor
 from .movement import BroadcastTo, Reshape
-from .util import axis_args, keepdims_shape, normalize_axis, single_axis
+from .util import axis_args, export, keepdims_shape, normalize_axis, single_axis
 
 
 class Sum(Function):
@@ -123,12 +123,14 @@ def _reduce_args(op, x, axis, keepdims, dim, keepdim):
     return normalize_axis(axis, x.ndim, op, x.shape), keepdims
 
 
+@export()
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Sum over `axis` (None: all; `()`: none)."""
     axes, keepdims = _reduce_args("sum", x, axis, keepdims, dim, keepdim)
     return Sum.apply(x, axes=axes, keepdims=keepdims)
 
 
+@export()
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Mean over `axis`."""
     axes, keepdims = _reduce_args("mean", x, axis, keepdims, dim, keepdim)
@@ -140,6 +142,7 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return Sum.apply(x, axes=axes, keepdims=keepdims) / count
 
 
+@export()
 def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
     """Variance over `axis` with `ddof` delta degrees of freedom (NumPy's default 0)."""
     if correction is not None:
@@ -154,12 +157,14 @@ def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
     return Sum.apply(centred * centred, axes=axes, keepdims=keepdims) / (count - ddof)
 
 
+@export()
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Maximum values over `axis`; gradient to the first maximal element."""
     axes, keepdims = _reduce_args("max", x, axis, keepdims, dim, keepdim)
     return Extremum.apply(x, axes=axes, keepdims=keepdims, mode="max")
 
 
+@export()
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Minimum values over `axis`; gradient to the first minimal element."""
     axes, keepdims = _reduce_args("min", x, axis, keepdims, dim, keepdim)
@@ -184,16 +189,19 @@ def _arg(op, x, axis, keepdims, dim, keepdim):
     return Tensor._make(out, b, False, None, 0)
 
 
+@export()
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Index of the first maximum along `axis` (None: in the flattened tensor); no gradient."""
     return _arg("argmax", x, axis, keepdims, dim, keepdim)
 
 
+@export()
 def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Index of the first minimum along `axis`; no gradient."""
     return _arg("argmin", x, axis, keepdims, dim, keepdim)
 
 
+@export()
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """log(sum(exp(x))) over `axis`, computed stably."""
     axes, keepdims = _reduce_args("logsumexp", x, axis, keepdims, dim, keepdim)
@@ -201,6 +209,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return LogSumExp.apply(x, axes=axes, keepdims=keepdims)
 
 
+@export()
 def softmax(x, axis=-1, *, dim=None):
     """exp(x) / sum(exp(x)) along `axis`."""
     _need_float("softmax", x)
@@ -208,6 +217,7 @@ def softmax(x, axis=-1, *, dim=None):
     return Softmax.apply(x, axis=ax)
 
 
+@export()
 def log_softmax(x, axis=-1, *, dim=None):
     """x - logsumexp(x) along `axis`."""
     _need_float("log_softmax", x)

@@ -1,9 +1,26 @@
-"""Helpers shared by the ops: argument normalisation and the one broadcast-gradient reduction."""
+"""Helpers shared by the ops: the public-name registry, argument normalisation and the one broadcast-gradient
+reduction."""
 import numbers
 
 import numpy as np
 
 from ..tensor import Tensor
+
+PUBLIC = {}  # name -> function: micrograd.<name> (micrograd/__init__.py exports them all)
+METHODS = {}  # name -> function taking the tensor first: Tensor.<name> (micrograd/tensor.py attaches them)
+
+
+def export(*names, method=True, function=True):
+    """Register the decorated function as micrograd.<name> and, with `method`, as Tensor.<name>, under each
+    of `names` (default: its own name). An op is then added in one place: its module in micrograd/ops/."""
+    def register(fn):
+        for name in names or (fn.__name__,):
+            if function:
+                PUBLIC[name] = fn
+            if method:
+                METHODS[name] = fn
+        return fn
+    return register
 
 
 def lift(x, like, op):
