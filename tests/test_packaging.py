@@ -51,3 +51,30 @@ def test_ci_runs_exactly_the_readme_test_command():
                 and not line.lstrip().startswith("#")]
     assert len(commands) == 1
     assert commands[0].strip() in readme
+
+
+def _sources():
+    for top in ("micrograd", "backends"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if top == "micrograd" and path.relative_to(ROOT / top).parts[:1] == ("backends",):
+                continue
+            yield path
+
+
+def test_files_and_functions_stay_readable_in_one_sitting():
+    """No engine or backend file over 600 lines and no function over 60 (STYLE: split by concern first).
+    Module-level data (kernel sources, coefficient tables) is not a function and does not count."""
+    import ast
+
+    long_files, long_functions = [], []
+    for path in _sources():
+        text = path.read_text()
+        name = path.relative_to(ROOT)
+        if len(text.splitlines()) > 600:
+            long_files.append(f"{name} ({len(text.splitlines())} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 60:
+                    long_functions.append(f"{name}:{node.lineno} {node.name} ({length} lines)")
+    assert not long_files and not long_functions, f"too long: {long_files + long_functions}"

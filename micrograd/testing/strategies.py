@@ -119,6 +119,53 @@ def _host_outputs(out):
     return [o.numpy() if isinstance(o, Tensor) else np.asarray(o) for o in outs]
 
 
+def _check_function_args(fn, arity, domain, dtype, backends):
+    """check_function's arguments validated: (the callable, its name, the dtype, (low, high), backend names)."""
+    call = fn.apply if isinstance(fn, type) and issubclass(fn, Function) else fn
+    if not callable(call):
+        raise TypeError(f"check_function: fn must be callable or an mg.Function subclass; got {type(fn).__name__}")
+    if not isinstance(arity, int) or arity < 1:
+        raise ValueError(f"check_function: arity must be a positive int; got {arity!r}")
+    dt = dtypes.as_dtype(dtype, "check_function")
+    if dt.kind != "f":
+        raise ValueError(f"check_function: dtype must be float32 or float64; got {dt.name}")
+    low, high = RANGE if domain is None else (float(domain[0]), float(domain[1]))
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"check_function: domain must be a finite (low, high) pair with low < high; got {domain!r}")
+    names = list(_registry.available_backends() if backends is None else backends)
+    for b in names:
+        _registry.backend_object(b)  # an unavailable backend raises here, saying why
+    return call, getattr(fn, "__qualname__", type(fn).__name__), dt, (low, high), names
+
+
+def _check_example(call, name, names, dt, arrays):
+    """One drawn example: gradcheck on each backend, and each backend's outputs against the numpy backend's."""
+    rtol, atol = FORWARD_TOLERANCE[dt]
+    shape_text = ", ".join(str(a.shape) for a in arrays)
+    with no_grad(), _registry.use_backend("numpy"):
+        expected = _host_outputs(call(*[tensor(a, dtype=dt, backend="numpy") for a in arrays]))
+    for b in names:
+        where = f"check_function({name}) on backend {b!r} with input shapes {shape_text}"
+        with _registry.use_backend(b):
+            xs = [tensor(a, dtype=dt, requires_grad=True, backend=b) for a in arrays]
+            try:
+                gradcheck(call, xs)
+            except GradcheckError as exc:
+                raise GradcheckError(f"{where}: {exc}") from None
+            with no_grad():
+                got = _host_outputs(call(*[x.detach() for x in xs]))
+        if len(got) != len(expected):
+            raise AssertionError(f"{where}: {len(got)} outputs; the numpy backend gives {len(expected)}")
+        for k, (g, e) in enumerate(zip(got, expected)):
+            if g.dtype != e.dtype or g.shape != e.shape:
+                raise AssertionError(f"{where}: output {k} is {g.dtype.name} of shape {g.shape}; the numpy "
+                                     f"backend gives {e.dtype.name} of shape {e.shape}")
+            try:
+                np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
+            except AssertionError as exc:
+                raise AssertionError(f"{where}: output {k} differs from the numpy backend's: {exc}") from None
+
+
 def check_function(fn, arity, domain=None, dtype="float64", max_examples=None, backends=None, shapes=None):
     """Property-test a differentiable function on every backend: gradients and forward values.
 
@@ -141,22 +188,8 @@ def check_function(fn, arity, domain=None, dtype="float64", max_examples=None, b
     Raises GradcheckError (gradients) or AssertionError (forward), naming the backend and input shapes;
     Hypothesis reports the smallest failing inputs.
     """
-    call = fn.apply if isinstance(fn, type) and issubclass(fn, Function) else fn
-    if not callable(call):
-        raise TypeError(f"check_function: fn must be callable or an mg.Function subclass; got {type(fn).__name__}")
-    name = getattr(fn, "__qualname__", type(fn).__name__)
-    if not isinstance(arity, int) or arity < 1:
-        raise ValueError(f"check_function: arity must be a positive int; got {arity!r}")
-    dt = dtypes.as_dtype(dtype, "check_function")
-    if dt.kind != "f":
-        raise ValueError(f"check_function: dtype must be float32 or float64; got {dt.name}")
-    low, high = RANGE if domain is None else (float(domain[0]), float(domain[1]))
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"check_function: domain must be a finite (low, high) pair with low < high; got {domain!r}")
+    call, name, dt, (low, high), names = _check_function_args(fn, arity, domain, dtype, backends)
     margin = 1e-3 * (high - low)
-    names = list(_registry.available_backends() if backends is None else backends)
-    for b in names:
-        _registry.backend_object(b)  # an unavailable backend raises here, saying why
     if shapes is None:
         shapes = broadcastable_shapes(arity, max_dims=3, max_side=4)
     elif not isinstance(shapes, st.SearchStrategy):
@@ -166,32 +199,9 @@ def check_function(fn, arity, domain=None, dtype="float64", max_examples=None, b
         shapes = st.just(shapes)
     elements = _floats(low + margin, high - margin, dt)
     inputs = shapes.flatmap(lambda ss: st.tuples(*[hnp.arrays(dt, s, elements=elements) for s in ss]))
-    rtol, atol = FORWARD_TOLERANCE[dt]
 
     def check(arrays):
-        shape_text = ", ".join(str(a.shape) for a in arrays)
-        with no_grad(), _registry.use_backend("numpy"):
-            expected = _host_outputs(call(*[tensor(a, dtype=dt, backend="numpy") for a in arrays]))
-        for b in names:
-            where = f"check_function({name}) on backend {b!r} with input shapes {shape_text}"
-            with _registry.use_backend(b):
-                xs = [tensor(a, dtype=dt, requires_grad=True, backend=b) for a in arrays]
-                try:
-                    gradcheck(call, xs)
-                except GradcheckError as exc:
-                    raise GradcheckError(f"{where}: {exc}") from None
-                with no_grad():
-                    got = _host_outputs(call(*[x.detach() for x in xs]))
-            if len(got) != len(expected):
-                raise AssertionError(f"{where}: {len(got)} outputs; the numpy backend gives {len(expected)}")
-            for k, (g, e) in enumerate(zip(got, expected)):
-                if g.dtype != e.dtype or g.shape != e.shape:
-                    raise AssertionError(f"{where}: output {k} is {g.dtype.name} of shape {g.shape}; the numpy "
-                                         f"backend gives {e.dtype.name} of shape {e.shape}")
-                try:
-                    np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
-                except AssertionError as exc:
-                    raise AssertionError(f"{where}: output {k} differs from the numpy backend's: {exc}") from None
+        _check_example(call, name, names, dt, arrays)
 
     run = given(inputs)(check)
     options = {"deadline": None,
