@@ -1,6 +1,8 @@
 """Elementwise kernel definitions (backends/elementwise.py) turned into each backend's code.
 
-A definition's source is parsed once into assignments and returned expressions. From them come:
+A definition's source is parsed once into assignments and returned expressions (the grammar: names, number
+literals, + - * /, unary -, single comparisons, np.where(c, a, b), the np.<function>s of FUNCTIONS, abs(),
+and calls of earlier definitions). From them come:
 - `numba_source`: Python source of a loop over flat arrays (and a variant over column blocks of 2-d arrays) for
   Numba to compile, each element's operands loaded into locals first and its outputs stored last;
 - `cuda`: the (in_params, out_params, operation) of a CuPy ElementwiseKernel, in CUDA C.
@@ -14,10 +16,18 @@ import inspect
 import re
 import textwrap
 
-# name in a definition -> (Numba spelling, CUDA C spelling)
-FUNCTIONS = {"exp": ("math.exp", "exp"), "log": ("math.log", "log"), "sqrt": ("math.sqrt", "sqrt"),
-             "tanh": ("math.tanh", "tanh"), "abs": ("abs", "fabs")}
-TRANSCENDENTAL = frozenset(("exp", "log", "sqrt", "tanh"))
+# np.<name> in a definition -> (Numba spelling, CUDA C spelling); np.where(c, a, b) is the select.
+FUNCTIONS = {
+    "abs": ("abs", "fabs"), "floor": ("math.floor", "floor"), "ceil": ("math.ceil", "ceil"),
+    "trunc": ("math.trunc", "trunc"), "sqrt": ("math.sqrt", "sqrt"),
+    "exp": ("math.exp", "exp"), "expm1": ("math.expm1", "expm1"), "log": ("math.log", "log"),
+    "log1p": ("math.log1p", "log1p"), "log2": ("math.log2", "log2"), "log10": ("math.log10", "log10"),
+    "sin": ("math.sin", "sin"), "cos": ("math.cos", "cos"), "tan": ("math.tan", "tan"),
+    "arcsin": ("math.asin", "asin"), "arccos": ("math.acos", "acos"), "arctan": ("math.atan", "atan"),
+    "sinh": ("math.sinh", "sinh"), "cosh": ("math.cosh", "cosh"), "tanh": ("math.tanh", "tanh"),
+    "arcsinh": ("math.asinh", "asinh"), "arccosh": ("math.acosh", "acosh"), "arctanh": ("math.atanh", "atanh"),
+}
+ARITHMETIC = frozenset(("abs", "floor", "ceil", "trunc"))  # the rest go through libm: "transcendental"
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 NUMBA, C = 0, 1  # emission targets
@@ -52,7 +62,7 @@ class Kernel:
         self.calls = set()
         for _, node in self.stmts + list(zip(self.outputs, self.returns)):
             self._check(node)
-        self.transcendental = bool(self.calls & TRANSCENDENTAL)
+        self.transcendental = bool(self.calls - ARITHMETIC)
         self.key = hashlib.sha1(repr((self.numba_source("T"), self.cuda())).encode()).hexdigest()[:10]
 
     def __call__(self, *args):
@@ -87,7 +97,7 @@ class Kernel:
     def _check(self, node):
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
-                fname = getattr(sub.func, "id", None)
+                fname = _callee(sub)
                 if fname == "where":
                     if len(sub.args) != 3 or sub.keywords:
                         self._error(sub, "where takes three arguments")
@@ -105,8 +115,8 @@ class Kernel:
                                          f"{len(callee.params)} and must have one output")
                     self.calls |= callee.calls
                 else:
-                    self._error(sub, f"unknown function {fname!r} (allowed: where, {', '.join(FUNCTIONS)} and "
-                                     f"earlier definitions)")
+                    self._error(sub, f"unknown function {fname!r} (allowed: np.where, np.{', np.'.join(FUNCTIONS)} "
+                                     f"and earlier definitions)")
             elif isinstance(sub, ast.Compare) and (len(sub.ops) != 1 or type(sub.ops[0]) not in _COMPARE):
                 self._error(sub, "only single comparisons (< <= > >= == !=) are supported")
             elif isinstance(sub, ast.BinOp) and type(sub.op) not in _BINARY:
@@ -116,8 +126,10 @@ class Kernel:
             elif isinstance(sub, ast.Constant) and (isinstance(sub.value, bool)
                                                     or not isinstance(sub.value, (int, float))):
                 self._error(sub, f"constant {sub.value!r} is not a number")
+            elif isinstance(sub, ast.Attribute) and not (isinstance(sub.value, ast.Name) and sub.value.id == "np"):
+                self._error(sub, "only np.<function> attributes are supported")
             elif not isinstance(sub, (ast.Call, ast.Compare, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name,
-                                      ast.Load, ast.operator, ast.unaryop, ast.cmpop)):
+                                      ast.Attribute, ast.Load, ast.operator, ast.unaryop, ast.cmpop)):
                 self._error(sub, f"{type(sub).__name__} is not supported in a kernel expression")
 
     # ---- emission ----------------------------------------------------------------------------------------
@@ -179,6 +191,17 @@ class Kernel:
         return ins, outputs, "\n".join(lines + stores)
 
 
+def _callee(call):
+    """The called name: `np.exp` -> "exp" (a NumPy function), `sigmoid` -> "sigmoid" (a definition); a bare
+    NumPy name such as `exp` is not allowed (it reads as a definition), and neither is `np.sigmoid`."""
+    f = call.func
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "np":
+        return f.attr if f.attr in FUNCTIONS or f.attr == "where" else f"np.{f.attr}"
+    if isinstance(f, ast.Name) and (f.id in FUNCTIONS or f.id == "where"):
+        return f"{f.id}, write np.{f.id}"
+    return f.id if isinstance(f, ast.Name) else ast.unparse(f)
+
+
 def _check_name(kernel, node, name):
     """Generated code adds `_<n>` and `_` suffixes and `_`-prefixed names of its own: definitions avoid both."""
     if name.startswith("_") or name.endswith("_") or re.search(r"_[0-9]+$", name):
@@ -222,7 +245,7 @@ class _Expr:
             if not as_number:
                 return cmp
             return f"_T{cmp}" if t == NUMBA else f"((T){cmp})"
-        name = node.func.id
+        name = _callee(node)
         if name == "where":
             cond, a, b = node.args
             c, x, y = self.emit(cond, as_number=False), self.emit(a), self.emit(b)

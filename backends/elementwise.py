@@ -1,7 +1,8 @@
 """Every elementwise kernel, defined once.
 
-A definition is a plain Python function of arrays (or numbers), written with + - * /, comparisons, the
-functions imported below, and calls of other definitions. It is the single source of the kernel's maths:
+A definition is a plain Python function of arrays (or numbers), written with + - * /, comparisons,
+np.where and NumPy's elementwise math functions (np.exp, np.sin, ...: codegen.FUNCTIONS), and calls of
+earlier definitions. It is the single source of the kernel's maths:
 
 - the reference backend calls it as it is, on NumPy (or CuPy) arrays, where Python numbers are weak (NumPy 2):
   a float32 operand keeps the computation in float32;
@@ -15,7 +16,7 @@ The kernels whose definitions are marked `primitive` are backend primitives unde
 (backends/base.py); the others are the elementwise part of a primitive that lays out its operands first
 (lstm_cell, axpby_, ...). Adding a fused elementwise kernel: one definition here, one conformance row.
 """
-from numpy import exp, log, sqrt, tanh, where  # noqa: F401  (the functions a definition may call)
+import numpy as np
 
 from .codegen import Kernel
 
@@ -31,19 +32,33 @@ def kernel(fn=None, *, scalars=(), primitive=False):
     return register(fn) if fn is not None else register
 
 
+# ---- maths ----------------------------------------------------------------------------------------------------
+
+@kernel(primitive=True)
+def sin(x):
+    """sin(x)."""
+    return np.sin(x)
+
+
+@kernel(primitive=True)
+def cos(x):
+    """cos(x)."""
+    return np.cos(x)
+
+
 # ---- activations and their gradients given the activation's output y --------------------------------------
 
 @kernel(primitive=True)
 def relu(x):
     """max(x, 0), keeping x's dtype; NaN stays NaN."""
-    return where(x <= 0, 0, x)
+    return np.where(x <= 0, 0, x)
 
 
 @kernel(primitive=True)
 def sigmoid(x):
     """1 / (1 + exp(-x)) without overflow: with e = exp(-|x|), 1 / (1 + e) for x >= 0 and e / (1 + e) below."""
-    e = exp(-abs(x))
-    return where(x >= 0, 1, e) / (1 + e)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
 
 
 @kernel(primitive=True)
@@ -88,10 +103,10 @@ def lstm_cell_units(zi, zf, zg, zo, c):
     """From the gate pre-activations and the cell c: the gates i, f, g, o, t = tanh(c_new), c_new and h."""
     i = sigmoid(zi)
     f = sigmoid(zf)
-    g = tanh(zg)
+    g = np.tanh(zg)
     o = sigmoid(zo)
     c_new = f * c + i * g
-    t = tanh(c_new)
+    t = np.tanh(c_new)
     h = o * t
     return i, f, g, o, t, c_new, h
 

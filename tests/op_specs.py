@@ -91,6 +91,8 @@ class OpSpec:
         gradgrad: second derivatives are checked too.
         rtol32, atol32: forward tolerance in float32 (float64 is checked tightly).
         grad_kw: extra arguments for mg.gradcheck / mg.gradgradcheck.
+        torch: PyTorch's version, `torch(torch_module, *torch_tensors, **params)`, where micrograd's must give
+            PyTorch's values and gradients (checked in float64 when PyTorch is installed); None: not compared.
     """
 
     name: str
@@ -105,6 +107,7 @@ class OpSpec:
     rtol32: float = 1e-4
     atol32: float = 1e-5
     grad_kw: dict = field(default_factory=dict)
+    torch: object = None
 
     def domains(self, n):
         d = self.domain
@@ -375,12 +378,13 @@ def cast_cases(draw):
 def _unary(name, npfn, domain, **kw):
     vias = ["method", "function"] + (["builtin"] if name == "abs" else [])
 
-    def fn(x, via):
+    def fn(x, via="method"):
         if via == "method":
             return getattr(x, name)()
         return abs(x) if via == "builtin" else getattr(mg, name)(x)
 
-    return OpSpec(name, fn, lambda x, via: npfn(x), 1, "elementwise",
+    kw.setdefault("torch", lambda torch, x, via="method": getattr(torch, name)(x))
+    return OpSpec(name, fn, lambda x, via="method": npfn(x), 1, "elementwise",
                   lambda: unary_cases(via=st.sampled_from(vias)), domain, **kw)
 
 
@@ -538,6 +542,8 @@ OPS = (
     _unary("sqrt", np.sqrt, POSITIVE),
     _unary("abs", np.abs, KINK0),
     _unary("tanh", np.tanh, WIDE),
+    _unary("sin", np.sin, WIDE),
+    _unary("cos", np.cos, WIDE),
     _unary("sigmoid", _np_sigmoid, WIDE),
     _unary("relu", lambda x: np.maximum(x, 0), KINK0),
     OpSpec("clip", lambda x, lo, hi, via: x.clip(lo, hi) if via == "method" else mg.clip(x, lo, hi),

@@ -139,6 +139,8 @@ def cases(dt):
         ("abs-int", "abs", (ints,), np.abs),
         ("sign", "sign", (np.array([-2.0, 0.0, 3.0], f),), np.sign),
         ("tanh", "tanh", (x,), np.tanh),
+        ("sin", "sin", (x,), np.sin),
+        ("cos", "cos", (x,), np.cos),
         ("sigmoid", "sigmoid", (x,), None),
         ("sigmoid-0d", "sigmoid", (s,), None),
         ("relu", "relu", (x,), lambda a: np.maximum(a, 0)),

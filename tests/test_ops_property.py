@@ -18,6 +18,11 @@ from micrograd.backend import backend_object
 from micrograd.engine import Value
 from op_specs import BY_NAME, OPS, SMOOTH, TIES, broadcast_shapes, numpy_axes, points, shapes, values
 
+try:
+    import torch
+except ImportError:  # PyTorch is an optional reference
+    torch = None
+
 # The `backend` fixture is entered once per test, not per example, which is what we want here.
 SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
@@ -133,6 +138,27 @@ def test_inputs_not_mutated_and_grads_not_aliased(spec, backend, data):
             assert not _shares_memory(g.data, other), f"{spec.name}: grad of input {i} aliases array {j}"
         for j, leaf2 in enumerate(leaves[:i]):
             assert not _shares_memory(g.data, leaf2.grad.data), f"{spec.name}: grads of inputs {j} and {i} alias"
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0): not compared")
+@pytest.mark.parametrize("spec", _rows(lambda s: s.torch is not None))
+@SETTINGS
+@given(data=st.data())
+def test_matches_pytorch(spec, data):
+    """Rows with a PyTorch version give PyTorch's float64 values and gradients (the numpy backend: every
+    backend matches it, above)."""
+    case, arrays = _draw(spec, data)
+    out = spec.fn(*_leaves(arrays, requires_grad=spec.grad), **case.params)
+    tleaves = [torch.tensor(a, requires_grad=spec.grad) for a in arrays]
+    tout = spec.torch(torch, *tleaves, **case.params)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=spec.name)
+    if spec.grad:
+        seed = np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)
+        leaves = _leaves(arrays)
+        spec.fn(*leaves, **case.params).backward(mg.tensor(seed))
+        tout.backward(torch.tensor(seed))
+        for leaf, t in zip(leaves, tleaves):
+            np.testing.assert_allclose(leaf.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14, err_msg=spec.name)
 
 
 def test_table_covers_the_api():

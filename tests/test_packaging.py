@@ -78,3 +78,28 @@ def test_files_and_functions_stay_readable_in_one_sitting():
                 if length > 60:
                     long_functions.append(f"{name}:{node.lineno} {node.name} ({length} lines)")
     assert not long_files and not long_functions, f"too long: {long_files + long_functions}"
+
+
+def test_every_function_lives_in_ops_and_is_exported_there():
+    """Every differentiable op (a Function subclass) of the package is defined in micrograd/ops/ and exported
+    from micrograd.ops; nn/ holds Modules and composites only."""
+    import importlib
+    import pkgutil
+
+    import micrograd
+    from micrograd import ops
+    from micrograd.autograd import Function
+
+    for info in pkgutil.walk_packages(micrograd.__path__, "micrograd."):
+        if ".backends" not in info.name:
+            importlib.import_module(info.name)
+    seen, stack = [], list(Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("micrograd."):
+            seen.append(cls)
+    assert len(seen) > 30
+    for cls in seen:
+        assert cls.__module__.startswith("micrograd.ops."), f"{cls.__name__} is defined in {cls.__module__}"
+        assert getattr(ops, cls.__name__, None) is cls, f"micrograd.ops does not export {cls.__name__}"

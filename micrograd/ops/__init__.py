@@ -13,19 +13,15 @@ Tensor methods, mg.* functions and nn.functional call these.
     rnn.py          an LSTM layer over a whole sequence
     util.py         argument normalisation and the one broadcast-gradient reduction
 """
-from .elementwise import (Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, Sqrt, Sub,
-                          ToBackend, Where, abs, binary, clip, compare, exp, log, maximum, minimum, sign, sqrt,
-                          where)
-from .activation import Erf, Relu, ReluGrad, Sigmoid, SigmoidGrad, Tanh, TanhGrad, erf, relu, sigmoid, tanh
-from .linalg import MatMul, matmul
-from .linear import Linear, LinearGrad
-from .movement import (BroadcastTo, Concatenate, GetItem, IndexAdd, Pad, Permute, Reshape, Unbind, broadcast_to,
-                       concatenate, flatten, getitem, index_add, pad, permute, reshape, squeeze, stack, transpose,
-                       unsqueeze)
-from .reduce import (Extremum, LogSoftmax, LogSumExp, Softmax, Sum, argmax, argmin, log_softmax, logsumexp, max,
-                     mean, min, softmax, sum, var)
-from .conv import Col2Im, Im2Col
-from .pooling import MaxPool2d, MaxPoolGather, MaxPoolScatter, max_pool2d
-from .loss import BinaryCrossEntropy, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad, softmax_cross_entropy
-from .rnn import LSTMLayer, lstm_layer
-from .util import METHODS, PUBLIC
+
+from .elementwise import *  # noqa: F401,F403  (each module's __all__)
+from .activation import *  # noqa: F401,F403  (each module's __all__)
+from .linalg import *  # noqa: F401,F403  (each module's __all__)
+from .linear import *  # noqa: F401,F403  (each module's __all__)
+from .movement import *  # noqa: F401,F403  (each module's __all__)
+from .reduce import *  # noqa: F401,F403  (each module's __all__)
+from .conv import *  # noqa: F401,F403  (each module's __all__)
+from .pooling import *  # noqa: F401,F403  (each module's __all__)
+from .loss import *  # noqa: F401,F403  (each module's __all__)
+from .rnn import *  # noqa: F401,F403  (each module's __all__)
+from .util import METHODS, PUBLIC  # noqa: F401

@@ -5,6 +5,8 @@ import math
 from ..autograd import Function
 from .elementwise import sign, unary, where
 
+__all__ = ["Erf", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid", "tanh"]
+
 
 class Tanh(Function):
     """tanh(x); d/dx = 1 - tanh(x)^2."""

@@ -2,6 +2,8 @@
 with a matrix product (nn.functional.conv2d)."""
 from ..autograd import Function
 
+__all__ = ["Col2Im", "Im2Col"]
+
 
 class Im2Col(Function):
     """Patches (N, C, kh, kw, OH, OW) of an image (N, C, H, W); the adjoint is Col2Im."""

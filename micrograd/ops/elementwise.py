@@ -7,6 +7,10 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .util import METHODS, PUBLIC, broadcast_shapes, export, lift, unbroadcast
 
+__all__ = ["Abs", "Add", "Cast", "Clip", "Cos", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "Sin",
+           "Sqrt", "Sub", "ToBackend", "Where", "abs", "binary", "clip", "compare", "cos", "exp", "log", "maximum",
+           "minimum", "sign", "sin", "sqrt", "where"]
+
 
 
 class Neg(Function):
@@ -61,6 +65,34 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, g):
         return g / (2 * ctx.output())
+
+
+class Sin(Function):
+    """sin(x); d/dx = cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Function):
+    """cos(x); d/dx = -sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * x.sin()
 
 
 class Abs(Function):
@@ -367,3 +399,5 @@ exp = unary(Exp, "exp(x) elementwise.")
 log = unary(Log, "Natural logarithm elementwise.")
 sqrt = unary(Sqrt, "Square root elementwise.")
 abs = unary(Abs, "|x| elementwise.")  # noqa: A001  (mg.abs as in NumPy)
+sin = unary(Sin, "sin(x) elementwise.")
+cos = unary(Cos, "cos(x) elementwise.")

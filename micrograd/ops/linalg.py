@@ -6,6 +6,8 @@ from ..tensor import Tensor
 from .movement import Permute
 from .util import export, lift, unbroadcast
 
+__all__ = ["MatMul", "matmul"]
+
 
 class MatMul(Function):
     """a @ b (2-d or more, batch dims broadcast); d/da = g @ b^T, d/db = a^T @ g."""

@@ -1,6 +1,8 @@
 """The Linear layer's op: x @ w^T + b for 2-d x, and its gradients as one op of their own."""
 from ..autograd import Function
 
+__all__ = ["Linear", "LinearGrad"]
+
 
 class Linear(Function):
     """x @ w^T + b for 2-d x (b optional); d/dx = g @ w, d/dw = g^T @ x, d/db = sum of g over rows.

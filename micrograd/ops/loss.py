@@ -11,6 +11,8 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .reduce import softmax
 
+__all__ = ["BinaryCrossEntropy", "SoftmaxCrossEntropy", "SoftmaxCrossEntropyGrad", "softmax_cross_entropy"]
+
 
 class SoftmaxCrossEntropy(Function):
     """loss[n] = logsumexp(x[n]) - x[n, t[n]] (0 where t[n] is ignored); d/dx = g (softmax(x) - onehot(t)).

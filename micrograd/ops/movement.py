@@ -7,6 +7,10 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
+__all__ = ["BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Pad", "Permute", "Reshape", "Unbind", "broadcast_to",
+           "concatenate", "flatten", "getitem", "index_add", "pad", "permute", "reshape", "squeeze", "stack",
+           "transpose", "unsqueeze"]
+
 
 class Reshape(Function):
     """x with a new shape; the gradient is reshaped back."""

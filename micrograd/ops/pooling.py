@@ -8,6 +8,8 @@ import numpy as np
 
 from ..autograd import Function
 
+__all__ = ["MaxPool2d", "MaxPoolGather", "MaxPoolScatter", "max_pool2d"]
+
 
 class MaxPool2d(Function):
     """Window maxima of x (N, C, H, W) (already padded); the gradient goes to each window's first maximum."""

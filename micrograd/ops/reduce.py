@@ -4,6 +4,9 @@ from ..tensor import Tensor
 from .movement import BroadcastTo, Reshape
 from .util import axis_args, export, keepdims_shape, normalize_axis, single_axis
 
+__all__ = ["Extremum", "LogSoftmax", "LogSumExp", "Softmax", "Sum", "argmax", "argmin", "log_softmax", "logsumexp",
+           "max", "mean", "min", "softmax", "sum", "var"]
+
 
 class Sum(Function):
     """sum(x, axes); d/dx = 1 broadcast back over the reduced axes."""

@@ -4,6 +4,8 @@ from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from .movement import Unbind, stack
 
+__all__ = ["LSTMLayer", "lstm_layer"]
+
 
 def lstm_composite(proj, h0, c0, w_hh, reverse):
     """LSTMLayer's function with recorded per-step ops: what it differentiates under create_graph."""
