@@ -366,6 +366,9 @@ def _plan(kernel, operands, out):
     loops do not apply. They take arrays of one float dtype, all C-contiguous and of one shape (the flat loop),
     or 2-d arrays and column blocks of one (rows, cols) shape (the row loop), none too small, and for in-place
     kernels none overlapping another. New outputs go to `out` or to new arrays."""
+    first = operands[0]  # the cheapest check first: small arrays are NumPy's (see SMALL)
+    if type(first) is np.ndarray and first.size < SMALL["flat"]:
+        return None
     arrays = [o for p, o in zip(kernel.params, operands) if p not in kernel.scalars] + list(out or ())
     bases = [a.parent if type(a) is _Cols else a for a in arrays]
     dt = getattr(bases[0], "dtype", None)
@@ -400,8 +403,12 @@ def _compiled_primitive(kernel):
     fallback = getattr(NumpyBackend, kernel.name)
 
     def primitive(self, *operands):
-        got = self._compiled(kernel, operands)
-        return got if got is not None else fallback(self, *operands)
+        first = operands[0]
+        if type(first) is not np.ndarray or first.size >= SMALL["flat"]:  # small arrays: NumPy's (see SMALL)
+            got = self._compiled(kernel, operands)
+            if got is not None:
+                return got
+        return fallback(self, *operands)
     primitive.__name__ = primitive.__qualname__ = kernel.name
     primitive.__doc__ = kernel.__doc__
     return primitive

@@ -144,14 +144,17 @@ def main():
     parser.add_argument("--steps", type=int, default=3, help="steps per timed round")
     parser.add_argument("--only", choices=sorted(TASKS))
     parser.add_argument("--threads", type=int, help="cap every thread pool at this many threads")
+    parser.add_argument("--heap-pad", type=int, default=64 << 20, metavar="BYTES",
+                        help="glibc heap slack for every contender (micrograd.backends.heap.pad_heap); 0: none")
     args = parser.parse_args()
+    heap = threads.pad_heap(args.heap_pad)
     if torch is None:
         print("note: PyTorch is not importable; its column is skipped (pip install torch)")
     else:
         if args.threads:
             torch.set_num_threads(args.threads)
         print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"numpy {np.__version__}; threads: {args.threads or 'library defaults'}; {os.cpu_count()} CPUs")
+    print(f"numpy {np.__version__}; threads: {args.threads or 'library defaults'}; {os.cpu_count()} CPUs; heap: {heap}")
     print(f"{'task':<5} {'contender':<16} {'median ms/step':>15} {'vs numpy':>9} {'vs pytorch':>11}")
     for task in [args.only] if args.only else list(TASKS):
         med = bench(task, args.rounds, args.steps)

@@ -1,7 +1,7 @@
 """micrograd against PyTorch and its peers: one table of every workload x backend x installed peer.
 
     python benchmarks/run.py [--quick] [--json out.json] [--only scalar,chain,ops,mlp,cnn,lstm,memory]
-                             [--rounds N] [--threads N (default 1; 0: library defaults)]
+                             [--rounds N] [--threads N (default 1; 0: library defaults)] [--heap-pad BYTES]
 
 Workloads (float32, except the scalar engine, which is float64 by design):
 - scalar: the classic micrograd demo step, MLP(2, [16, 16, 1]) on 100 two-moons points, full-batch
@@ -15,7 +15,9 @@ Workloads (float32, except the scalar engine, which is float64 by design):
 - memory: peak resident memory over 200 MLP steps minus the resident memory after import and model
   creation, each contender in a fresh subprocess (after 3 steps of a 784-16-10 MLP that warm up JIT
   compilers and lazy initialisation).
-Within a workload every round times each contender once, in an order shuffled per round; warm-up steps are
+Every contender runs with the same process settings, named in the table's header: one thread per library and
+glibc's heap padded as micrograd.backends.heap.pad_heap() pads it (a program's opt-in; importing micrograd
+changes nothing process-wide). Within a workload every round times each contender once, in an order shuffled per round; warm-up steps are
 excluded; the table shows medians over rounds and ratios to PyTorch CPU (to the classic micrograd for the
 scalar workload). Peers are optional and skipped by name when missing: PyTorch, HIPS `autograd`,
 `mygrad`, and the classic micrograd, whose package name clashes with ours, so it runs in a subprocess
@@ -106,6 +108,7 @@ def _import_engine(which):
 def worker(argv):
     """Subprocess modes: `--serve-scalar ENGINE` (times steps on request), `--chain ENGINE DEPTH`,
     `--memory CONTENDER`."""
+    threads.pad_heap(int(os.environ.get("MICROGRAD_HEAP_PAD", "0")))  # the main process's setting
     mode = argv[0]
     if mode == "--serve-scalar":
         step = scalar_step(*_import_engine(argv[1]))
@@ -440,10 +443,16 @@ def main():
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per library (OpenBLAS, OpenMP, MKL, Numba, PyTorch); default 1, since "
                              "libraries alternating in one process stall each other's pools; 0: their defaults")
+    parser.add_argument("--heap-pad", type=int, default=64 << 20, metavar="BYTES",
+                        help="glibc heap slack for every contender (micrograd.backends.heap.pad_heap); 0: malloc's "
+                             "defaults")
     args = parser.parse_args()
     if args.threads < 0:
         parser.error(f"--threads must be 0 (library defaults) or a positive count; got {args.threads}")
+    if not 0 <= args.heap_pad < 2 ** 31:
+        parser.error(f"--heap-pad must be a number of bytes from 0 to 2**31 - 1; got {args.heap_pad}")
     threads.cap(args.threads)  # before NumPy, Numba and PyTorch start their pools
+    heap = threads.pad_heap(args.heap_pad)
     _load_bench_cpu()
     import numpy as np
     workloads = args.only.split(",") if args.only else ["scalar", "chain", "ops", "mlp", "cnn", "lstm", "memory"]
@@ -454,7 +463,7 @@ def main():
         torch.set_num_threads(args.threads)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"pytorch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else '-'}, "
-          f"{os.cpu_count()} CPUs, threads: {args.threads or 'library defaults'}, rounds {rounds}")
+          f"{os.cpu_count()} CPUs, threads: {args.threads or 'library defaults'}, rounds {rounds}\nheap: {heap}")
     rows = []  # (workload, contender, median seconds or None, ratio, note)
     raw = {}
 
