@@ -11,6 +11,7 @@ the ratio of this checkout to REV (below 1: faster now). PyTorch CPU runs in bot
 its ratio shows how much the machine moved between the two sides' timings.
 """
 import argparse
+import importlib.util
 import os
 import random
 import statistics
@@ -71,7 +72,11 @@ def main():
         if w not in PLAN:
             parser.error(f"unknown workload {w!r}; known: {', '.join(PLAN)}")
         workloads += [f"op {op}" for op in ("add", "mul", "matmul", "relu", "sum")] if w == "ops" else [w]
-    contenders = [f"micrograd {c}" for c in args.contenders.split(",")] + ["pytorch cpu"]
+    contenders = [f"micrograd {c}" for c in args.contenders.split(",")]
+    if importlib.util.find_spec("torch") is not None:
+        contenders.append("pytorch cpu")
+    else:
+        print("note: PyTorch is not installed; no control column (pip install torch==2.13.0)")
     with tempfile.TemporaryDirectory(prefix="micrograd-ab-") as tmp:
         base = os.path.join(tmp, "base")
         checkout(args.base, base)

@@ -19,6 +19,8 @@ def test_run_prints_one_row_per_contender_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "threads: 1" in lines[0]
+    assert lines[1].startswith("heap: glibc M_MMAP_THRESHOLD 32 MiB, M_TOP_PAD 64 MiB in every contender's process") \
+        or lines[1] == "heap: malloc's defaults (no heap padding)", lines[1]
     for row in ("mlp step       micrograd numpy", "op add 8x8     micrograd numpy", "scalar         micrograd value"):
         assert any(line.startswith(row) for line in lines), f"no row {row!r} in:\n{proc.stdout}"
     assert any(line.startswith("skipped: classic micrograd") for line in lines), proc.stdout
@@ -30,3 +32,25 @@ def test_run_prints_one_row_per_contender_and_writes_json(tmp_path):
 def test_bad_thread_count_is_refused():
     proc = subprocess.run([sys.executable, RUN, "--threads", "-2"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--threads must be 0 (library defaults) or a positive count; got -2" in proc.stderr
+
+
+def test_bad_heap_pad_is_refused():
+    proc = subprocess.run([sys.executable, RUN, "--heap-pad", "-1"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--heap-pad must be a number of bytes" in proc.stderr
+
+
+def test_ab_compares_a_revision_with_this_checkout():
+    """benchmarks/ab.py against HEAD (one round of the MLP step): a row per contender, both sides timed, and the
+    temporary worktree removed afterwards."""
+    if subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True).returncode:
+        import pytest
+        pytest.skip("not a git checkout: ab.py checks out a revision with git worktree")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "ab.py"), "--base", "HEAD", "--rounds",
+                           "1", "--only", "mlp", "--contenders", "numpy"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("mlp")]
+    assert [r[1:3] for r in rows] == [["micrograd", "numpy"], ["pytorch", "cpu"]] or \
+        [r[1:3] for r in rows] == [["micrograd", "numpy"]], proc.stdout
+    assert all(float(r[-1]) > 0 for r in rows)
+    worktrees = subprocess.run(["git", "-C", ROOT, "worktree", "list"], capture_output=True, text=True).stdout
+    assert "micrograd-ab-" not in worktrees
