@@ -33,7 +33,13 @@ def _module(dtype):
 
 def compiled(kernel, dtype):
     """(flat, rows): the jitted loops of `kernel` for `dtype` (float32 or float64)."""
-    dtype = np.dtype(dtype)
+    got = _COMPILED.get((kernel.name, dtype))  # keyed by what callers pass (an array's dtype): no conversion
+    if got is None:
+        got = _COMPILED[(kernel.name, dtype)] = _compile(kernel, np.dtype(dtype))
+    return got
+
+
+def _compile(kernel, dtype):
     got = _COMPILED.get((kernel.name, dtype))
     if got is None:
         mod = _module(dtype)

@@ -1,6 +1,6 @@
-"""The Numba backend's hand-written kernels: a fixed set, each written for one fixed array rank, each the
-optimised twin of a reference primitive (backends/reference.py). The elementwise definitions are compiled from
-backends/elementwise.py instead (backends/_numba_elementwise.py).
+"""The Numba backend's hand-written kernels: a fixed set, each written for one fixed array rank, each this
+backend's optimised version of a reference primitive (backends/reference.py). The elementwise definitions
+are compiled from backends/elementwise.py instead (backends/_numba_elementwise.py).
 
 Every kernel takes C-contiguous float32 or float64 arrays of the rank its docstring gives and writes into
 output arrays the caller allocates, so each compiles once per dtype and is cached on disk (cache=True).

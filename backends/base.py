@@ -15,6 +15,7 @@ them all at once through `run_elementwise`.
 """
 from . import elementwise
 
+
 class Backend:
     """A named implementation of the primitive set; subclasses override every method below."""
 
@@ -101,8 +102,6 @@ class Backend:
     def tanh(self, a):
         """tanh(a)."""
         self._missing("tanh")
-
-
 
     # elementwise binary, broadcasting
     def add(self, a, b):

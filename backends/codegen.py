@@ -1,8 +1,8 @@
 """Elementwise kernel definitions (backends/elementwise.py) turned into each backend's code.
 
 A definition's source is parsed once into assignments and returned expressions (the grammar: names, number
-literals, + - * /, unary -, single comparisons, np.where(c, a, b), the np.<function>s of FUNCTIONS, abs(),
-and calls of earlier definitions). From them come:
+literals, + - * /, unary -, single comparisons, np.where(c, a, b), the np.<function>s of FUNCTIONS, and calls
+of earlier definitions). From them come:
 - `numba_source`: Python source of a loop over flat arrays (and a variant over column blocks of 2-d arrays) for
   Numba to compile, each element's operands loaded into locals first and its outputs stored last;
 - `cuda`: the (in_params, out_params, operation) of a CuPy ElementwiseKernel, in CUDA C.
@@ -47,7 +47,12 @@ class Kernel:
         """`source`: the definition's text where inspect cannot find it (a function made by exec)."""
         self.fn, self.name, self.__doc__ = fn, fn.__name__, fn.__doc__
         self.primitive, self._known = primitive, known if known is not None else {}
-        tree = ast.parse(textwrap.dedent(source or inspect.getsource(fn))).body[0]
+        try:
+            source = source or inspect.getsource(fn)
+        except OSError as exc:  # an install without .py sources
+            raise ImportError(f"elementwise kernel {self.name}: its definition's source is needed to compile it for "
+                              f"each backend, and it cannot be read ({exc}); install micrograd with its sources")
+        tree = ast.parse(textwrap.dedent(source)).body[0]
         self.params = [a.arg for a in tree.args.args]
         for p in self.params:
             _check_name(self, tree, p)
@@ -60,8 +65,10 @@ class Kernel:
         self.inplace = [o for o in self.outputs if o in self.params]
         self.new_outputs = [o for o in self.outputs if o not in self.params]
         self.calls = set()
-        for _, node in self.stmts + list(zip(self.outputs, self.returns)):
-            self._check(node)
+        known = set(self.params)
+        for name, node in self.stmts + list(zip(self.outputs, self.returns)):
+            self._check(node, known)
+            known.add(name)
         self.transcendental = bool(self.calls - ARITHMETIC)
         self.key = hashlib.sha1(repr((self.numba_source("T"), self.cuda())).encode()).hexdigest()[:10]
 
@@ -94,8 +101,11 @@ class Kernel:
             return stmts, [value], [value.id]
         return stmts, [value], ["out"]
 
-    def _check(self, node):
+    def _check(self, node, names):
+        """Errors for anything outside the grammar in expression `node`, where `names` are defined."""
         for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id not in names and not _is_called(node, sub):
+                self._error(sub, f"unknown name {sub.id!r} (not an argument or an earlier assignment)")
             if isinstance(sub, ast.Call):
                 fname = _callee(sub)
                 if fname == "where":
@@ -189,6 +199,12 @@ class Kernel:
         ins = ", ".join(f"T {p}_" for p in self.params if p not in self.inplace)
         outputs = ", ".join(f"T {p}_" for p in self.inplace + self.new_outputs)
         return ins, outputs, "\n".join(lines + stores)
+
+
+def _is_called(expr, name_node):
+    """Whether the Name is the function of a call in expr (a definition's name, or np's)."""
+    return any(isinstance(n, ast.Call) and (n.func is name_node or getattr(n.func, "value", None) is name_node)
+               for n in ast.walk(expr))
 
 
 def _callee(call):

@@ -14,7 +14,6 @@ driver, a device), and the module attribute `backend` is built on first use.
 """
 import numpy as np
 
-from . import elementwise as E
 from .reference import ReferenceBackend
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -224,13 +223,15 @@ class CupyBackend(ReferenceBackend):
         dt = arrays[0].dtype
         if not (dt in _FLOATS and all(type(a) is self.array_type and a.dtype == dt for a in arrays)):
             return super().run_elementwise(kernel, *operands, out=out)
-        k = self._kernels.get(kernel.name)
-        if k is None:
-            k = self._kernels[kernel.name] = self.xp.ElementwiseKernel(*kernel.cuda(), name=elementwise_name(kernel))
-        by_name = dict(zip(kernel.params, operands))
-        ins = [dt.type(by_name[p]) if p in kernel.scalars else by_name[p] for p in kernel.params
-               if p not in kernel.inplace]
-        written = [by_name[p] for p in kernel.inplace]
+        got = self._kernels.get(kernel.name)
+        if got is None:  # the kernel, and where its inputs, scalars and in-place outputs are among the operands
+            got = self._kernels[kernel.name] = (
+                self.xp.ElementwiseKernel(*kernel.cuda(), name=elementwise_name(kernel)),
+                [(i, p in kernel.scalars) for i, p in enumerate(kernel.params) if p not in kernel.inplace],
+                [kernel.params.index(p) for p in kernel.inplace])
+        k, inputs, inplace = got
+        ins = [dt.type(operands[i]) if scalar else operands[i] for i, scalar in inputs]
+        written = [operands[i] for i in inplace]
         if out is None and not written:
             return k(*ins)
         new = list(out) if out is not None else [self.xp.empty(written[0].shape, dt) for _ in kernel.new_outputs]

@@ -2,8 +2,8 @@
 
 Two kinds of compiled code: the elementwise definitions of backends/elementwise.py, compiled from their one
 definition (backends/_numba_elementwise.py), and the hand-written kernels of backends/_numba_kernels.py
-(broadcasting arithmetic, reductions, row kernels, convolution, pooling, scatter-add), each the optimised
-twin of a reference primitive and tested against it. Everything else is inherited from the numpy backend,
+(broadcasting arithmetic, reductions, row kernels, convolution, pooling, scatter-add), each this backend's
+optimised version of a reference primitive and tested against it. Everything else is inherited from the numpy backend,
 and so is every case a kernel does not cover (integer and bool dtypes, mixed dtypes, non-contiguous or
 read-only inputs, exotic broadcasts): a kernel runs only on the contiguous float32/float64 layouts it was
 written for, so it compiles once per dtype. NumPy keeps what it already does best: matrix products (BLAS),
@@ -17,6 +17,7 @@ import numpy as np
 
 from . import elementwise as E
 from .numpy import NumpyBackend
+from .reference import ReferenceBackend, may_overlap
 
 try:
     from . import _numba_elementwise as NE
@@ -173,7 +174,7 @@ class NumbaBackend(NumpyBackend):
         return super().axpby_(y, a, x, b)
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        if _same_layout(p, buf, g):
+        if dampening != 1 and _same_layout(p, buf, g):  # dampening 1: g is not read (NumPy's two updates)
             t = p.dtype.type
             NE.compiled(E.sgd_momentum, p.dtype)[0](p.reshape(-1), buf.reshape(-1), g.reshape(-1), t(lr),
                                                     t(momentum), t(1 - dampening))
@@ -424,8 +425,19 @@ def _plan(kernel, operands, out):
     return 1, args, [o.view() if type(o) is _Cols else o for o in outs]
 
 
+def _alike(arrays):
+    """Kernel-ready arrays (see _ok) of one dtype and shape."""
+    first = arrays[0]
+    dt, shape = first.dtype, first.shape
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous \
+                or not a.flags.writeable:
+            return False
+    return dt in _FLOATS
+
+
 def _same_layout(*arrays):
-    """Kernel-ready arrays of one shape and dtype, no two overlapping: what the in-place flat loops take."""
+    """Kernel-ready arrays of one shape and dtype, none overlapping another: what the flat loops take."""
     first = arrays[0]
     for a in arrays:
         if not (_ok(a) and a.dtype == first.dtype and a.shape == first.shape):
@@ -434,20 +446,36 @@ def _same_layout(*arrays):
 
 
 def _overlap(arrays):
-    """Whether two of the arrays (not the same one twice) may share memory: in-place kernels refuse them."""
+    """Whether two of the arrays may share memory, the same array twice excepted: a loop that loads every
+    operand of an element before storing it allows exact aliasing, not a shifted overlap."""
     for i, a in enumerate(arrays):
         for b in arrays[i + 1:]:
-            if a is not b and np.may_share_memory(a, b):
+            if a is not b and may_overlap(a, b):
                 return True
     return False
 
 
 def _compiled_primitive(kernel):
+    """The numba version of a primitive definition: its flat loop on same-shaped contiguous arrays (checked
+    here, the common case), the general dispatch (_compiled) otherwise, and the numpy backend's version, or the
+    reference evaluation, where neither applies."""
     fallback = getattr(NumpyBackend, kernel.name)
+    if getattr(fallback, "kernel", None) is kernel:  # no host fast path: evaluate the definition directly
+        def fallback(self, *operands):
+            return ReferenceBackend.run_elementwise(self, kernel, *operands)
+    simple = len(kernel.new_outputs) == 1 and not kernel.inplace and not kernel.scalars
 
     def primitive(self, *operands):
         first = operands[0]
-        if type(first) is not np.ndarray or first.size >= SMALL["flat"]:  # small arrays: NumPy's (see SMALL)
+        if type(first) is np.ndarray and first.size >= SMALL["flat"]:  # small arrays: NumPy's (see SMALL)
+            if simple and _alike(operands):  # a new output: the operands may overlap one another freely
+                out = np.empty(first.shape, first.dtype)
+                loop = NE.compiled(kernel, first.dtype)[0]
+                if len(operands) == 2:  # the activations' gradients: spelled out, no comprehension (hot path)
+                    loop(first.reshape(-1), operands[1].reshape(-1), out.reshape(-1))
+                else:
+                    loop(*[o.reshape(-1) for o in operands], out.reshape(-1))
+                return out
             got = self._compiled(kernel, operands)
             if got is not None:
                 return got

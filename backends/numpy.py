@@ -1,21 +1,15 @@
 """The numpy backend: the reference backend (backends/reference.py) plus host fast paths that pay.
 
-Each override computes what the reference computes, faster on NumPy arrays on the host (fewer passes and
-temporaries, blocked updates that stay in the cache); the conformance tests compare each with the reference.
-This is what MICROGRAD_BACKEND=numpy gives, and the base of the numba backend.
+Each override is this backend's one optimised version of a reference primitive (an elementwise definition or
+another kernel): it computes what the reference computes, faster on NumPy arrays on the host (fewer passes and
+temporaries, no selects, blocked updates that stay in the cache), and the conformance tests compare it with the
+reference. This is what MICROGRAD_BACKEND=numpy gives, and the base of the numba backend.
 """
 import numpy as np
 
-from .reference import ReferenceBackend
+from .reference import ReferenceBackend, may_overlap
 
 _BLOCK = 1 << 16  # elements per block of the blocked in-place updates
-
-
-def _may_alias(a, b):
-    """Whether arrays a and b may overlap in memory (two arrays that own their data never do: cheap to rule
-    out, on the backward pass's hot path)."""
-    return a is b or (getattr(a, "base", None) is not None or getattr(b, "base", None) is not None) and \
-        np.may_share_memory(a, b)
 
 
 class NumpyBackend(ReferenceBackend):
@@ -80,14 +74,16 @@ class NumpyBackend(ReferenceBackend):
         return self._arr(o * t), c_new, act
 
     def axpby_(self, y, a, x, b):
-        if b != 0 and _may_alias(x, y):  # the passes below would read x after writing y
+        # Two passes (or blocks) read x after writing y: overlapping operands take the reference's one expression.
+        # A single `y += x` is one ufunc, which handles overlap itself: no check on gradient sums' hot path.
+        if b != 0 and (a != 1 or y.size > 2 * _BLOCK) and may_overlap(x, y):
             return super().axpby_(y, a, x, b)
         for yb, xb in self._blocks(y, x):
             self._axpby(yb, a, xb, b)
         return y
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
-        if _may_alias(p, buf) or _may_alias(p, g) or _may_alias(buf, g):
+        if may_overlap(p, buf) or may_overlap(p, g) or may_overlap(buf, g):
             return super().sgd_momentum_(p, buf, g, lr, momentum, dampening)
         for pb, bb, gb in self._blocks(p, buf, g):  # buf's block is still in the cache when p's update reads it
             self._axpby(bb, momentum, gb, 1 - dampening)

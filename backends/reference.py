@@ -10,6 +10,13 @@ import numpy as np
 from . import elementwise as K
 from .base import Backend
 
+
+def may_overlap(a, b):
+    """Whether arrays a and b may share memory (two distinct arrays that own their data never do: cheap to rule
+    out on hot paths). `a is b` counts as overlapping; callers whose loops allow exact aliasing say so."""
+    return a is b or ((getattr(a, "base", None) is not None or getattr(b, "base", None) is not None)
+                      and np.may_share_memory(a, b))
+
 _COMPARE = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
             "ge": "greater_equal"}
 
@@ -25,6 +32,8 @@ class ReferenceBackend(Backend):
 
     def run_elementwise(self, kernel, *operands, out=None):
         """The definition called on the arrays; results written into the in-place arguments and `out`."""
+        if out is None and not kernel.inplace and len(kernel.outputs) == 1 and not kernel.transcendental:
+            return self._arr(kernel(*operands))  # the common case: arithmetic, one new output
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             results = kernel(*operands)
         results = results if isinstance(results, tuple) else (results,)
@@ -38,6 +47,11 @@ class ReferenceBackend(Backend):
                 dst[...] = value
                 done.append(dst)
         return done[0] if len(done) == 1 else tuple(done)
+
+    def relu(self, a):
+        if a.dtype.kind != "f":  # integers and bools: NumPy's maximum keeps the dtype (the definition is for floats)
+            return self._arr(self.xp.maximum(a, a.dtype.type(0)))
+        return self.run_elementwise(K.relu, a)
 
     def column_blocks(self, a, k):
         n = a.shape[1] // k
@@ -277,6 +291,9 @@ class ReferenceBackend(Backend):
         return self.run_elementwise(K.axpby, y, a, x, b)
 
     def sgd_momentum_(self, p, buf, g, lr, momentum, dampening):
+        if dampening == 1:  # g is not read (0 * inf would be NaN): the two updates of the contract
+            self.axpby_(buf, momentum, g, 0)
+            return self.axpby_(p, 1, buf, -lr)
         self.run_elementwise(K.sgd_momentum, p, buf, g, lr, momentum, 1 - dampening)
         return p
 

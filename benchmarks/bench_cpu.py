@@ -147,6 +147,8 @@ def main():
     parser.add_argument("--heap-pad", type=int, default=64 << 20, metavar="BYTES",
                         help="glibc heap slack for every contender (micrograd.backends.heap.pad_heap); 0: none")
     args = parser.parse_args()
+    if not 0 <= args.heap_pad < 2 ** 31:
+        parser.error(f"--heap-pad must be a number of bytes from 0 to 2**31 - 1; got {args.heap_pad}")
     heap = threads.pad_heap(args.heap_pad)
     if torch is None:
         print("note: PyTorch is not importable; its column is skipped (pip install torch)")

@@ -323,8 +323,9 @@ class Tensor:
             raise ValueError(f"mT: needs at least 2 dimensions; got shape {self.shape}")
         return ops.transpose(self, -2, -1)
 
-    def expand(self, *shape):
-        return ops.broadcast_to(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+    def expand(self, *sizes):
+        """This tensor broadcast to `sizes` (ints or one tuple), as PyTorch: -1 keeps a dimension's size."""
+        return ops.expand(self, *sizes)
 
 
 
@@ -334,3 +335,4 @@ from . import ops  # noqa: E402  (ops builds on Tensor)
 for _name, _method in ops.METHODS.items():
     if _name not in vars(Tensor):  # methods written out above win
         setattr(Tensor, _name, _method)
+del _name, _method

@@ -16,13 +16,13 @@ from micrograd.backends import cupy as cupy_backend
 from micrograd.backends import elementwise
 from micrograd.backends.reference import backend as REFERENCE
 
-# NumPy names the backend reaches through `xp` (NumpyBackend's code included); each exists on cupy.
+# NumPy names the backend reaches through `xp` (ReferenceBackend's code included); each exists on cupy.
 NUMPY_NAMES = (
-    "ndarray", "array", "asarray", "ascontiguousarray", "empty", "empty_like", "zeros", "full", "arange", "eye",
-    "negative", "reciprocal", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
+    "ndarray", "array", "asarray", "ascontiguousarray", "empty", "zeros", "full", "arange", "eye",
+    "negative", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
     "power", "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "where", "sum", "max", "min", "argmax", "argmin", "isfinite", "broadcast_to", "concatenate", "pad",
-    "matmul", "bincount", "take_along_axis",
+    "matmul", "bincount",
 )
 
 

@@ -294,6 +294,17 @@ def broadcast_to_cases(draw):
 
 
 @st.composite
+def expand_cases(draw):
+    """PyTorch's expand sizes: a broadcast target, with -1 for some of the input's own dimensions, given as ints
+    or as one tuple."""
+    case = draw(broadcast_to_cases())
+    shape, target = case.shapes[0], case.params["target"]
+    lead = len(target) - len(shape)
+    sizes = tuple(-1 if i >= lead and draw(st.booleans()) else n for i, n in enumerate(target))
+    return Case((shape,), {"sizes": sizes, "as_tuple": not sizes or draw(st.booleans())})
+
+
+@st.composite
 def basic_index_cases(draw):
     """Ints (negative too), slices with any step (negative too), None and Ellipsis."""
     shape = draw(shapes(max_dims=3, max_side=4))
@@ -498,6 +509,15 @@ def _broadcast_to(x, target, via):
     return x.expand(target) if via == "expand" else mg.broadcast_to(x, target)
 
 
+def _expand(x, sizes, as_tuple):
+    return x.expand(sizes) if as_tuple else x.expand(*sizes)
+
+
+def _np_expand(x, sizes, as_tuple):
+    lead = len(sizes) - x.ndim
+    return np.broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes)))
+
+
 def _tensor_index(index, as_tensor):
     """Turn the NumPy arrays inside an index into micrograd Tensors (on the current backend)."""
     if not as_tensor:
@@ -546,11 +566,16 @@ OPS = (
     _unary("cos", np.cos, WIDE),
     _unary("sigmoid", _np_sigmoid, WIDE),
     _unary("relu", lambda x: np.maximum(x, 0), KINK0),
-    OpSpec("clip", lambda x, lo, hi, via: x.clip(lo, hi) if via == "method" else mg.clip(x, lo, hi),
+    OpSpec("clip", lambda x, lo, hi, via: getattr(x, via[:5].rstrip("_"))(lo, hi) if via.endswith("method")
+           else getattr(mg, via[:5].rstrip("_"))(x, lo, hi),
            lambda x, lo, hi, via: np.clip(x, lo, hi), 1, "elementwise",
            lambda: unary_cases(lo=st.sampled_from([-0.5, None, -1]), hi=st.sampled_from([0.5, 1]),
-                               via=st.sampled_from(["method", "function"])),
-           Domain(-2.0, 2.0, away=(-1.0, -0.5, 0.5, 1.0), gap=0.05)),
+                               via=st.sampled_from(["clip_method", "clip_function", "clamp_method",
+                                                    "clamp_function"])),
+           Domain(-2.0, 2.0, away=(-1.0, -0.5, 0.5, 1.0), gap=0.05),
+           torch=lambda torch, x, lo, hi, via: torch.clamp(x, lo, hi)),
+    _unary("erf", lambda x: np.vectorize(math.erf, otypes=[x.dtype])(x) if x.ndim else np.asarray(math.erf(x), x.dtype),
+           WIDE),
     # elementwise binary, broadcasting
     OpSpec("add", operator.add, np.add, 2, "elementwise", binary_cases),
     OpSpec("sub", operator.sub, np.subtract, 2, "elementwise", binary_cases),
@@ -603,6 +628,8 @@ OPS = (
            squeeze_cases),
     OpSpec("broadcast_to", _broadcast_to, lambda x, target, via: np.broadcast_to(x, target), 1, "movement",
            broadcast_to_cases),
+    OpSpec("expand", _expand, _np_expand, 1, "movement", expand_cases,
+           torch=lambda torch, x, sizes, as_tuple: x.expand(sizes)),
     OpSpec("getitem_basic", lambda x, index: x[index], lambda x, index: x[index], 1, "movement", basic_index_cases),
     OpSpec("getitem_array", lambda x, index, as_tensor: x[_tensor_index(index, as_tensor)],
            lambda x, index, as_tensor: x[index], 1, "movement", array_index_cases),

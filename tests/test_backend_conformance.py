@@ -5,7 +5,8 @@ atol 1e-5), returning its own array type (0-d included) and never mutating its i
 backend's kernels.
 
 Cases of NumPy's own functions also carry the direct NumPy call, so the reference is itself checked there. The
-fused kernels have no second copy of their maths here: their reference is the one definition, checked by
+fused kernels have no second copy of their maths here (on the CuPy stand-in, which runs the reference in place
+of the raw kernels, their cases check only the backend's plumbing): their reference is the one definition, checked by
 properties instead (im2col/col2im adjointness here; max pooling, softmax-cross-entropy and the LSTM cell
 against the composites of other ops in tests/test_fused_ops.py and tests/test_nn_layers.py).
 """
@@ -141,8 +142,8 @@ def cases(dt):
         ("tanh", "tanh", (x,), np.tanh),
         ("sin", "sin", (x,), np.sin),
         ("cos", "cos", (x,), np.cos),
-        ("sigmoid", "sigmoid", (x,), None),
-        ("sigmoid-0d", "sigmoid", (s,), None),
+        ("sigmoid", "sigmoid", (x,), _np_sigmoid),
+        ("sigmoid-0d", "sigmoid", (s,), _np_sigmoid),
         ("relu", "relu", (x,), lambda a: np.maximum(a, 0)),
         ("add-broadcast", "add", (x, y), np.add),
         ("add-weak-scalar", "add", (x, 2.0), np.add),
@@ -230,6 +231,9 @@ def cases(dt):
         ("sgd_momentum_", "sgd_momentum_", (x.copy(), x[::-1].copy(), x[:, ::-1].copy(), 0.1, 0.9, 0.0), None),
         ("sgd_momentum_-dampening", "sgd_momentum_", (x.copy(), x[::-1].copy(), x[:, ::-1].copy(), 0.1, 0.9, 0.3),
          None),
+        ("sgd_momentum_-undampened-inf", "sgd_momentum_",  # dampening 1: the gradient is not read (0 * inf)
+         (x.copy(), x[::-1].copy(), np.full(x.shape, np.inf, f), 0.1, 0.9, 1.0),
+         lambda p, b, g, lr, m, d: (p - lr * (m * b), m * b)),
         ("sgd_momentum_-blocked", "sgd_momentum_", tuple(rng.standard_normal(140_001).astype(f) for _ in range(3))
          + (0.01, 0.9, 0.0), None),
         ("axpby_-scale-only", "axpby_", (x.copy(), 0.5, np.full(x.shape, np.inf, f), 0), lambda y, a, x, b: a * y),
@@ -278,7 +282,7 @@ def test_backend_implements_every_primitive(backend):
 
 
 @pytest.mark.parametrize("dt, case", CASES)
-def test_primitive_matches_numpy_backend(backend, dt, case):
+def test_primitive_matches_the_reference(backend, dt, case):
     """Same result as the reference backend (and as the direct NumPy call, where there is one), in the backend's
     array type, without touching its inputs."""
     label, prim, args, direct = case

@@ -58,6 +58,7 @@ def test_in_place_outputs_are_the_returned_arguments():
     ("    np.where(x > 0, x, 0)\n", "must end with a return"),
     ("    return np.where(x > 0, x)\n", "where takes three arguments"),
     ("    return True * x\n", "constant True is not a number"),
+    ("    return x + y\n", "unknown name 'y'"),
     ("    return np.where(x > 0, 1, 0)\n", "where needs an array in one of its branches"),
 ])
 def test_unsupported_syntax_is_named_with_the_kernel_and_line(body, problem):

@@ -1,4 +1,4 @@
-"""The fused ops (micrograd/ops/nn.py and the activations' gradient ops) on every backend: they compute what
+"""The fused ops (micrograd/ops/: pooling, loss, linear, rnn, and the activations' gradient ops) on every backend: they compute what
 the composites they replace compute, forward and backward, and their backward rules are differentiable
 again (gradients of gradients, and beyond for the activations)."""
 import math
@@ -8,8 +8,7 @@ import pytest
 
 import micrograd as mg
 import micrograd.nn.functional as F
-from micrograd.ops import Im2Col
-from micrograd.ops import MaxPool2d, SoftmaxCrossEntropy
+from micrograd.ops import Im2Col, MaxPool2d, SoftmaxCrossEntropy
 
 TARGETS = np.array([2, -100, 0, 4, 4, 1])
 

@@ -285,7 +285,7 @@ def test_zero_dim_tensors_stay_zero_dim(spec, backend):
 _FIXED_PARAMS = {
     "exp": {"via": "method"}, "log": {"via": "function"}, "sqrt": {"via": "method"}, "abs": {"via": "builtin"},
     "tanh": {"via": "function"}, "sigmoid": {"via": "method"}, "relu": {"via": "function"},
-    "clip": {"lo": -0.5, "hi": 0.5, "via": "method"}, "where": {"cond": np.array(True), "as_tensor": True},
+    "clip": {"lo": -0.5, "hi": 0.5, "via": "clip_method"}, "where": {"cond": np.array(True), "as_tensor": True},
     "pow_scalar": {"p": 2.5}, "pow_int": {"p": 3}, "scalar_arith": {"op": "truediv", "c": 2, "reflected": True},
     "ndarray_arith": {"op": "sub", "arr": np.array(3.0)},
 }

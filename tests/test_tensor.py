@@ -190,3 +190,24 @@ def test_where_maximum_minimum_clip():
     assert a.clip(2, 4).tolist() == [2.0, 4.0, 3.0] and a.clip(min=2).tolist() == [2.0, 5.0, 3.0]
     with pytest.raises(ValueError, match="clip: at least one of min and max"):
         a.clip()
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ((-1, -1, 3), "-1 is not allowed for a new leading dimension"),
+    ((2, 4, 3), "the expanded size of the tensor \\(4\\) must match the existing size \\(2\\) at non-singleton "
+                "dimension 1"),
+    ((3,), "the number of sizes \\(1\\) must be at least the tensor's dimensions \\(2\\)"),
+])
+def test_expand_refuses_what_pytorch_refuses(sizes, message):
+    with pytest.raises(ValueError, match=f"expand: ({message})"):
+        mg.ones(2, 1).expand(*sizes)
+    with pytest.raises(TypeError, match="expand: missing the sizes"):
+        mg.ones(2, 1).expand()
+
+
+def test_expand_keeps_minus_one_dimensions_and_prepends_new_ones():
+    x = mg.tensor([[1.0], [2.0]], requires_grad=True)
+    y = x.expand(3, -1, 4)
+    assert y.shape == (3, 2, 4) and x.expand((2, 5)).shape == (2, 5)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])

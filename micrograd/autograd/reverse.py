@@ -136,16 +136,13 @@ class _Gradients:
             if type(g) is not Tensor or g.data.shape != shape or g.data.dtype != dtype or node.where is not None:
                 g = _checked(node, g, shape, dtype)
             slot = self.slots.get(target)
-            if slot is None:
+            if slot is None:  # _slot's work, inline: this loop runs for every edge of every node
                 slot = self.slots[target] = [None] * (target.n_out if type(target) is Node else 1)
             slot[idx] = g if slot[idx] is None else add(slot[idx], g, in_place)
 
     def finish(self):
         """Leaves: run their hooks, then store their gradients in `.grad` (or return the targets' for grad())."""
-        for leaf, slot in self.slots.items():
-            if type(leaf) is Node:  # grad(): a node below the targets, never visited
-                continue
-            g = slot[0]
+        for leaf, (g,) in self.slots.items():  # every node's slot was taken: only leaves are left
             for hook in leaf._hooks or ():
                 new = hook(g)
                 g = g if new is None else new

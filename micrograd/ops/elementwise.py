@@ -5,7 +5,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
-from .util import METHODS, PUBLIC, broadcast_shapes, export, lift, unbroadcast
+from .util import broadcast_shapes, export, lift, register, unbroadcast
 
 __all__ = ["Abs", "Add", "Cast", "Clip", "Cos", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "Sin",
            "Sqrt", "Sub", "ToBackend", "Where", "abs", "binary", "clip", "compare", "cos", "exp", "log", "maximum",
@@ -391,7 +391,7 @@ def unary(cls, doc, name=None):
         return cls.apply(self)
     for f in (fn, method):
         f.__name__, f.__qualname__, f.__doc__ = name, name, doc
-    PUBLIC[name], METHODS[name] = fn, method
+    register(name, fn, method)
     return fn
 
 

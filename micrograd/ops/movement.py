@@ -8,7 +8,7 @@ from ..tensor import Tensor
 from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
 __all__ = ["BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Pad", "Permute", "Reshape", "Unbind", "broadcast_to",
-           "concatenate", "flatten", "getitem", "index_add", "pad", "permute", "reshape", "squeeze", "stack",
+           "concatenate", "expand", "flatten", "getitem", "index_add", "pad", "permute", "reshape", "squeeze", "stack",
            "transpose", "unsqueeze"]
 
 
@@ -290,6 +290,31 @@ def concatenate(tensors, axis=0, *, dim=None):
     dt = np.result_type(*[t.dtype for t in tensors])
     tensors = [t if t.dtype == dt else t.astype(dt) for t in tensors]
     return Concatenate.apply(*tensors, axis=ax)
+
+
+def expand(x, *sizes):
+    """x broadcast to `sizes` (ints or one tuple), PyTorch's expand: -1 keeps the size of that dimension, new
+    leading dimensions are prepended (and may not be -1)."""
+    if not sizes:
+        raise TypeError("expand: missing the sizes (for a 0-d tensor, pass an empty tuple: expand(()))")
+    sizes = _shape_arg("expand", sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dimensions "
+                         f"({x.ndim}); got sizes {sizes} for shape {x.shape}")
+    shape = []
+    for i, n in enumerate(sizes):
+        if n == -1:
+            if i < lead:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dimension; got sizes {sizes} for "
+                                 f"shape {x.shape}")
+            n = x.shape[i - lead]
+        elif n < 0 or (i >= lead and x.shape[i - lead] not in (1, n)):
+            existing = f"the existing size ({x.shape[i - lead]})" if i >= lead else "a size >= 0"
+            raise ValueError(f"expand: the expanded size of the tensor ({n}) must match {existing} at non-singleton "
+                             f"dimension {i}; target sizes {sizes}, tensor sizes {x.shape}")
+        shape.append(n)
+    return broadcast_to(x, tuple(shape))
 
 
 @export(method=False)

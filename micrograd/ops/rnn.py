@@ -47,7 +47,7 @@ class LSTMLayer(Function):
 
     Backward, for first derivatives: the reverse loop runs the fused lstm_cell_backward and one matmul per
     step, and d/dW_hh comes out of one (4H, T N) @ (T N, H) product at the end. Under create_graph it
-    recomputes the sequence with recorded ops (`_lstm_composite`) and differentiates that, so gradients of
+    recomputes the sequence with recorded ops (`lstm_composite`) and differentiates that, so gradients of
     gradients flow as through any composite.
     """
 

@@ -10,17 +10,22 @@ PUBLIC = {}  # name -> function: micrograd.<name> (micrograd/__init__.py exports
 METHODS = {}  # name -> function taking the tensor first: Tensor.<name> (micrograd/tensor.py attaches them)
 
 
+def register(name, function=None, method=None):
+    """Make `function` micrograd.<name> and `method` Tensor.<name> (either may be None)."""
+    if function is not None:
+        PUBLIC[name] = function
+    if method is not None:
+        METHODS[name] = method
+
+
 def export(*names, method=True, function=True):
     """Register the decorated function as micrograd.<name> and, with `method`, as Tensor.<name>, under each
     of `names` (default: its own name). An op is then added in one place: its module in micrograd/ops/."""
-    def register(fn):
+    def decorate(fn):
         for name in names or (fn.__name__,):
-            if function:
-                PUBLIC[name] = fn
-            if method:
-                METHODS[name] = fn
+            register(name, fn if function else None, fn if method else None)
         return fn
-    return register
+    return decorate
 
 
 def lift(x, like, op):
