@@ -21,6 +21,7 @@ class Backend:
 
     name = "base"
     array_type = None
+    device = "cpu"  # where its arrays live: "cpu", or "cuda:N"
 
     def __repr__(self):
         return f"<micrograd backend {self.name}>"
@@ -124,6 +125,26 @@ class Backend:
         """a ** b."""
         self._missing("pow")
 
+    def floor_divide(self, a, b):
+        """a // b rounded toward negative infinity (integers: division by zero raises ZeroDivisionError)."""
+        self._missing("floor_divide")
+
+    def trunc_divide(self, a, b):
+        """a / b rounded toward zero, in the operands' dtype (integers: exact)."""
+        self._missing("trunc_divide")
+
+    def remainder(self, a, b):
+        """a - b * floor(a / b): the remainder with the sign of b (Python's %)."""
+        self._missing("remainder")
+
+    def bitwise(self, op, a, b):
+        """A bitwise op of integer or bool arrays: "and", "or", "xor", "left_shift" or "right_shift"."""
+        self._missing("bitwise")
+
+    def bitwise_not(self, a):
+        """~a for integer or bool arrays."""
+        self._missing("bitwise_not")
+
     def maximum(self, a, b):
         """Elementwise maximum (NaN propagates)."""
         self._missing("maximum")
@@ -192,8 +213,13 @@ class Backend:
         self._missing("transpose")
 
     def broadcast_to(self, a, shape):
-        """`a` broadcast to `shape` (may share memory; read-only)."""
+        """`a` broadcast to `shape` (may share memory; its elements may alias one another: the engine never writes
+        into such an array, see internal_overlap)."""
         self._missing("broadcast_to")
+
+    def internal_overlap(self, a):
+        """Whether some elements of `a` share memory (a stride of 0 along an axis longer than 1)."""
+        self._missing("internal_overlap")
 
     def getitem(self, a, index):
         """a[index]: ints, slices, None, Ellipsis, integer arrays and bool arrays of this backend, as NumPy."""
@@ -209,6 +235,20 @@ class Backend:
     def concatenate(self, arrays, axis):
         """Arrays joined along an existing axis."""
         self._missing("concatenate")
+
+    def shares_memory(self, a, b):
+        """Whether arrays a and b may share memory (a view's test: false for any two independent arrays)."""
+        self._missing("shares_memory")
+
+    def overlap(self, a, b):
+        """How arrays a and b overlap in memory, as PyTorch judges it for in-place writes: 0 (not at all, or not
+        decidable cheaply: a non-dense array), 1 (fully: the same memory, the same layout) or 2 (partially)."""
+        self._missing("overlap")
+
+    def setitem_(self, a, index, value):
+        """a[index] = value in place (index as getitem takes it; value broadcast to the selection and cast to a's
+        dtype); returns a."""
+        self._missing("setitem_")
 
     def pad(self, a, pad_width, value):
         """`a` padded with the constant `value`; pad_width is ((before, after),) per axis."""

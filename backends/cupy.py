@@ -186,6 +186,7 @@ class CupyBackend(ReferenceBackend):
             import cupyx
         self.xp, self.cupyx, self.name = xp, cupyx, name
         self.array_type = xp.ndarray
+        self.device = f"cuda:{xp.cuda.Device().id}"
         self._kernels = {}
 
     def _ok(self, *arrays):
@@ -205,12 +206,20 @@ class CupyBackend(ReferenceBackend):
         if total:
             self._raw(name, dtype)(*_launch(total), args)
 
+    def _address(self, a):
+        return a.data.ptr if hasattr(a.data, "ptr") else super()._address(a)  # the stand-in's are NumPy's
+
     # transfers and device
     def to_numpy(self, a):
         return self.xp.asnumpy(a)
 
     def synchronize(self):
         self.xp.cuda.Device().synchronize()
+
+    def use_device(self, index):
+        """Run on CUDA device `index` from now on (arrays already made stay on their device)."""
+        self.xp.cuda.Device(index).use()
+        self.device = f"cuda:{index}"
 
     def index_add(self, shape, index, values, dtype):
         out = self.xp.zeros(shape, dtype=dtype)

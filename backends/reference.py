@@ -11,6 +11,17 @@ from . import elementwise as K
 from .base import Backend
 
 
+def _dense(a):
+    """Whether the array's elements fill one block of memory with no gaps or repeats (any axis order)."""
+    dims = sorted((s, n) for s, n in zip(a.strides, a.shape) if n != 1)
+    expected = a.itemsize  # negative strides (NumPy's reversed views; PyTorch has none) count as not dense
+    for stride, n in dims:
+        if stride != expected:
+            return False
+        expected *= n
+    return True
+
+
 def may_overlap(a, b):
     """Whether arrays a and b may share memory (two distinct arrays that own their data never do: cheap to rule
     out on hot paths). `a is b` counts as overlapping; callers whose loops allow exact aliasing say so."""
@@ -121,6 +132,39 @@ class ReferenceBackend(Backend):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._arr(self.xp.power(a, b))
 
+    def floor_divide(self, a, b):
+        if a.dtype.kind in "iub":
+            self._no_integer_zero(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.floor_divide(a, b))
+
+    def trunc_divide(self, a, b):
+        xp = self.xp
+        if a.dtype.kind not in "iub":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return self._arr(xp.trunc(xp.true_divide(a, b)))
+        self._no_integer_zero(b)
+        q = xp.floor_divide(a, b)
+        inexact = xp.not_equal(q * b, a) & xp.not_equal(xp.less(a, 0), xp.less(b, 0))
+        return self._arr(q + inexact.astype(q.dtype))
+
+    def remainder(self, a, b):
+        if a.dtype.kind in "iub":
+            self._no_integer_zero(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._arr(self.xp.remainder(a, b))
+
+    def _no_integer_zero(self, b):
+        if not bool(self.xp.all(b != 0)):
+            raise ZeroDivisionError("integer division by zero")
+
+    def bitwise(self, op, a, b):
+        name = op if op.endswith("shift") else f"bitwise_{op}"
+        return self._arr(getattr(self.xp, name)(a, b))
+
+    def bitwise_not(self, a):
+        return self._arr(self.xp.invert(a))
+
     def maximum(self, a, b):
         return self._arr(self.xp.maximum(a, b))
 
@@ -191,15 +235,44 @@ class ReferenceBackend(Backend):
         return a.transpose(axes)
 
     def broadcast_to(self, a, shape):
-        return self.xp.broadcast_to(a, shape)
+        return self.xp.broadcast_to(a, shape)  # NumPy's is read-only: writes through it unlock it (_write)
+
+    def internal_overlap(self, a):
+        return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
     def getitem(self, a, index):
+        if not any(p is Ellipsis for p in index):
+            index = index + (Ellipsis,)  # a single element stays a 0-d view, not a scalar copy (as PyTorch)
         return self._arr(a[index])
 
     def index_add(self, shape, index, values, dtype):
         out = self.xp.zeros(shape, dtype=dtype)
         self.xp.add.at(out, index, values)
         return out
+
+    def shares_memory(self, a, b):
+        return bool(self.xp.may_share_memory(a, b))
+
+    def overlap(self, a, b):
+        if a.size == 0 or b.size == 0 or not may_overlap(a, b):
+            return 0
+        a0, b0 = self._address(a), self._address(b)
+        if a0 == b0 and a.shape == b.shape and a.strides == b.strides:
+            return 1
+        if not (_dense(a) and _dense(b)):
+            return 0
+        a1, b1 = a0 + a.size * a.itemsize, b0 + b.size * b.itemsize
+        if (a0, a1) == (b0, b1):
+            return 1 if a.strides == b.strides else 2
+        return 2 if a0 < b1 and b0 < a1 else 0
+
+    def _address(self, a):
+        """The address of a dense array's lowest element."""
+        return a.__array_interface__["data"][0]
+
+    def setitem_(self, a, index, value):
+        _write(a, index, value)
+        return a
 
     def concatenate(self, arrays, axis):
         return self.xp.concatenate(arrays, axis=axis)
@@ -281,7 +354,7 @@ class ReferenceBackend(Backend):
         return dz, dc
 
     def assign_(self, dst, src):
-        dst[...] = src
+        _write(dst, Ellipsis, src)
         return dst
 
     def axpby_(self, y, a, x, b):
@@ -299,3 +372,21 @@ class ReferenceBackend(Backend):
 
 
 backend = ReferenceBackend()
+
+
+def _write(a, index, value):
+    """a[index] = value. A NumPy view that is read-only only because a broadcast made it so (PyTorch's expand is
+    writable) is made writable first, with the views between it and the memory's owner, when the owner is."""
+    try:
+        a[index] = value
+    except ValueError:
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
+            raise
+        chain = [a]
+        while isinstance(chain[-1].base, np.ndarray):
+            chain.append(chain[-1].base)
+        if not chain[-1].flags.writeable:
+            raise
+        for v in reversed(chain):
+            v.flags.writeable = True
+        a[index] = value

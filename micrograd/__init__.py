@@ -1,16 +1,38 @@
-"""micrograd: a small, fast, correct automatic-differentiation engine (scalar Value and n-d Tensor)."""
+"""micrograd: a small, fast, correct automatic-differentiation engine (scalar Value and n-d Tensor).
+
+The top-level namespace follows PyTorch (`import micrograd as torch`); `micrograd.numpy` follows the Array API
+standard.
+"""
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
-from .dtypes import bool_, float32, float64, int64
+from .dtypes import (bfloat16, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+                     promote_types, set_default_dtype, uint8, uint16, uint32, uint64)
+from .devices import device
 from .engine import Value
+from .errors import RuntimeTypeError, RuntimeValueError
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .factories import (arange, eye, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
-                        zeros_like)
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
+                        ShortTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        randn_like, randperm, tensor, zeros, zeros_like)
 from .tensor import Tensor
 from . import ops
 globals().update(ops.PUBLIC)  # each op's function: mg.exp, mg.sum, mg.cat, ... (registered with ops.util.export)
 from .viz import to_dot
 from .io import load, save
-from . import nn, optim  # noqa: E402  (built on everything above)
+from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything above)
 
 __version__ = "0.2.0"
+
+# PyTorch's dtype aliases. They shadow builtins only as attributes (mg.float, mg.int, mg.bool), which is why
+# they come last here and `from micrograd import *` leaves them out.
+dtype = type(float32)
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+bool = bool_  # noqa: A001
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("float", "int", "bool", "dtype")]

@@ -24,7 +24,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .factories import generator
+from . import random as rng
 from .io import atomic_write, read_npz, write_npz
 from .tensor import Tensor
 
@@ -328,7 +328,7 @@ class DataLoader:
             parts = [dataset] if self._single else list(dataset)
             if not parts:
                 raise ValueError("DataLoader: got an empty tuple of arrays")
-            self._arrays = [p.numpy() if isinstance(p, Tensor) else np.asarray(p) for p in parts]
+            self._arrays = [p._host() if isinstance(p, Tensor) else np.asarray(p) for p in parts]
             lengths = {len(a) if a.ndim else -1 for a in self._arrays}
             if len(lengths) != 1 or -1 in lengths:
                 raise ValueError(f"DataLoader: arrays must share their first dimension; got shapes "
@@ -348,7 +348,7 @@ class DataLoader:
     def _order(self):
         if not self.shuffle:
             return np.arange(self._n)
-        return (self._rng if self._rng is not None else generator()).permutation(self._n)
+        return (self._rng if self._rng is not None else rng.host()).permutation(self._n)
 
     def _batch(self, idx):
         if self._arrays is not None:
@@ -357,7 +357,7 @@ class DataLoader:
             items = [self.dataset[int(i)] for i in idx]
             single = not isinstance(items[0], (tuple, list))
             fields = [items] if single else list(zip(*items))
-            parts = [np.stack([x.numpy() if isinstance(x, Tensor) else np.asarray(x) for x in f]) for f in fields]
+            parts = [np.stack([x._host() if isinstance(x, Tensor) else np.asarray(x) for x in f]) for f in fields]
             if single:
                 return Tensor(parts[0])
         tensors = tuple(Tensor(p) for p in parts)

@@ -42,7 +42,7 @@ class _TensorSlot:
 
     def __init__(self, t, label):
         self.source, self.label = t, label
-        self.host = t.numpy().astype(np.float64)
+        self.host = t._host().astype(np.float64)
         self.shape, self.dtype = t.shape, t.dtype
 
     def make(self, host):
@@ -103,7 +103,7 @@ class _Problem:
         self.scalar = has_value
         self.slots, self.positions, by_id = [], [], {}
         for pos, a in enumerate(args):
-            checked = isinstance(a, Value) or (isinstance(a, Tensor) and a.requires_grad and a.dtype.kind == "f")
+            checked = isinstance(a, Value) or (isinstance(a, Tensor) and a._requires_grad and a.dtype.kind == "f")
             if not checked:
                 continue
             if id(a) not in by_id:  # one object passed twice is one variable, perturbed in both places
@@ -154,13 +154,13 @@ class _Problem:
             outs = _flatten(self.op, self.fn(*self.args))
         self._draw_cotangents(outs)
         self.analytic_dtypes = {o.dtype for o in outs if _differentiable(o)}
-        roots = [(o, v) for o, v in zip(outs, self.cotangents) if v is not None and o.requires_grad]
+        roots = [(o, v) for o, v in zip(outs, self.cotangents) if v is not None and o._requires_grad]
         grads = [None] * len(self.slots)
         if roots:
             grads = _grad([o for o, _ in roots], [s.source for s in self.slots],
                           [Tensor(v, dtype=o.dtype, backend=o.backend) for o, v in roots], allow_unused=True,
                           retain_graph=True)  # a non-leaf input's graph stays usable by the caller
-        return [np.zeros(s.shape) if g is None else g.numpy().astype(np.float64)
+        return [np.zeros(s.shape) if g is None else g._host().astype(np.float64)
                 for s, g in zip(self.slots, grads)]
 
     def _analytic_values(self):
@@ -201,7 +201,7 @@ class _Problem:
                 continue
             if isinstance(o, Tensor):
                 self.numeric_dtypes.add(o.dtype)
-            y = np.asarray(o.data if isinstance(o, Value) else o.numpy(), dtype=np.float64)
+            y = np.asarray(o.data if isinstance(o, Value) else o._host(), dtype=np.float64)
             if y.shape != v.shape:
                 raise ValueError(f"{self.op}: output {k} has shape {y.shape} for float64 inputs but {v.shape} "
                                  f"for the original ones")
@@ -320,7 +320,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
     if any(isinstance(a, Value) for a in args):
         raise TypeError(f"{op}: needs Tensor inputs; a Value's gradient is a plain float that cannot be "
                         f"differentiated again")
-    if not any(isinstance(a, Tensor) and a.requires_grad and a.dtype.kind == "f" for a in args):
+    if not any(isinstance(a, Tensor) and a._requires_grad and a.dtype.kind == "f" for a in args):
         raise ValueError(f"{op}: no input requires grad, so there is nothing to check; pass floating Tensors "
                          f"with requires_grad=True")
     with enable_grad():
@@ -342,8 +342,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
     def first_derivative(*xs_and_gos):
         xs, gos = xs_and_gos[:n], xs_and_gos[n:]
         ys = [o for o in _flatten(op, fn(*xs)) if isinstance(o, Tensor) and o.dtype.kind == "f"]
-        wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        pairs = [(y, g) for y, g in zip(ys, gos) if y.requires_grad]
+        wrt = [x for x in xs if isinstance(x, Tensor) and x._requires_grad]
+        pairs = [(y, g) for y, g in zip(ys, gos) if y._requires_grad]
         gs = [None] * len(wrt)
         if pairs:
             gs = _grad([y for y, _ in pairs], wrt, [g for _, g in pairs], create_graph=True, allow_unused=True)

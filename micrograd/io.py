@@ -81,7 +81,7 @@ def read_npz(path, op="load"):
 
 
 def _leaf_array(where, value):
-    arr = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+    arr = value._host() if isinstance(value, Tensor) else np.asarray(value)
     if arr.dtype not in dtypes.SUPPORTED:
         raise TypeError(f"save: {where} has dtype {arr.dtype}; supported: float32, float64, int64, bool "
                         f"(convert with .astype first)")

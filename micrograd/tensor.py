@@ -5,13 +5,16 @@ import numpy as np
 
 from . import autograd
 from . import backend as _registry
+from . import devices as _device
 from . import dtypes
+from .autograd import inplace
+from .errors import RuntimeTypeError, RuntimeValueError
 
 
 def _to_backend_array(data, dtype, backend, op="tensor"):
     """Convert host data (numbers, nested lists, NumPy arrays, Tensors) to `backend`'s array of `dtype`."""
     if isinstance(data, Tensor):
-        src = data.data if data._backend is backend else data._backend.to_numpy(data.data)
+        src = data._data if data._backend is backend else data._backend.to_numpy(data._data)
         return backend.asarray(src, dtype if dtype is not None else data.dtype)
     if isinstance(data, backend.array_type) and not isinstance(data, np.ndarray):
         return backend.asarray(data, dtype if dtype is not None else data.dtype)
@@ -36,8 +39,9 @@ class Tensor:
         backend: the backend's name; the current default when None.
     """
 
-    __slots__ = ("data", "_backend", "requires_grad", "grad", "_node", "_index", "_hooks", "_retains_grad",
-                 "__weakref__")
+    # _data is the backend array (NumPy's ndarray, CuPy's); `.data` is PyTorch's detached view of the values.
+    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "_node", "_index", "_hooks", "_retains_grad",
+                 "_version_counter", "_view", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (ndarray + Tensor -> Tensor)
     __array_priority__ = 1000
 
@@ -45,45 +49,78 @@ class Tensor:
         b = _registry.current() if backend is None else _registry.backend_object(backend)
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype, "tensor")
-        self.data = _to_backend_array(data, dtype, b)
+        self._data = _to_backend_array(data, dtype, b)
         self._backend = b
         self.grad = None
         self._node = None
         self._index = 0
         self._hooks = None
         self._retains_grad = False
-        self.requires_grad = False
+        self._version_counter = None
+        self._view = None
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
     def _make(cls, data, backend, requires_grad, node, index):
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t._backend = backend
-        t.requires_grad = requires_grad
+        t._requires_grad = requires_grad
         t.grad = None
         t._node = node
         t._index = index
         t._hooks = None
         t._retains_grad = False
+        t._version_counter = None
+        t._view = None
         return t
+
+    def _alias(self):
+        """A tensor with this one's values and graph position but not its version (see autograd.inplace)."""
+        return Tensor._make(self._data, self._backend, self._requires_grad, self._node, self._index)
+
+    def _host(self):
+        """The values as a NumPy array (a copy off the CPU), whatever requires_grad says: for micrograd's own use."""
+        return self._backend.to_numpy(self._data)
+
+    @property
+    def data(self):
+        """The values as a tensor outside autograd, sharing this one's storage (PyTorch's `.data`): changes made
+        through it are not seen by autograd, nor counted by its version checks. The backend array itself is
+        `._data`."""
+        return Tensor._make(self._data, self._backend, False, None, 0)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: the new value must be a Tensor; got {type(value).__name__}")
+        if value._backend.device != self._backend.device:
+            raise RuntimeValueError(f"data: a tensor on {self._backend.device} cannot take the storage of a tensor "
+                                    f"on {value._backend.device}")
+        self._data, self._backend = value._data, value._backend
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has seen (PyTorch's `_version`)."""
+        return inplace.version(self)
 
     # attributes
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def backend(self):
@@ -91,16 +128,31 @@ class Tensor:
         return self._backend.name
 
     @property
+    def requires_grad(self):
+        """Whether ops on this tensor are recorded for backward (a view follows its base's in-place changes)."""
+        if self._view is not None:
+            inplace.refresh(self)
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    @property
     def is_leaf(self):
+        if self._view is not None:
+            inplace.refresh(self)
         return self._node is None
 
     @property
     def grad_fn(self):
         """The graph node that produced this tensor (None for leaves and untracked results)."""
+        if self._view is not None:
+            inplace.refresh(self)
         return self._node
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
@@ -119,8 +171,8 @@ class Tensor:
         return id(self)
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
+        if self._data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self._data.size} elements is ambiguous; "
                                f"use .any() or .all() on the comparison, or .item()")
         return bool(self.item())
 
@@ -131,13 +183,13 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"index: only single-element integer tensors can be used as an index; got "
                             f"{self.dtype.name} of shape {self.shape}")
         return int(self.item())
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._host(), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype not in (dtypes.float32, dtypes.int64):
             extras.append(f"dtype={self.dtype.name}")
@@ -145,41 +197,65 @@ class Tensor:
             extras.append(f"backend={self._backend.name!r}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name}>")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
     # conversion
-    def numpy(self):
-        """A NumPy copy of the data (also when requires_grad is set)."""
-        return self._backend.to_numpy(self.data)
+    def numpy(self, force=False):
+        """The values as a NumPy array, sharing this tensor's memory on the CPU backends (PyTorch's numpy()).
+
+        A tensor that requires grad raises (use t.detach().numpy()), and so does one on a GPU (use t.cpu()),
+        unless force=True: then the values are returned whatever requires_grad says, copied off a GPU.
+        """
+        if force:
+            return self._data if type(self._data) is np.ndarray else self._backend.to_numpy(self._data)
+        if self._requires_grad:
+            raise RuntimeValueError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                                    "instead.")
+        if type(self._data) is not np.ndarray:
+            raise RuntimeTypeError(f"can't convert {self._backend.device} device type tensor to numpy. Use "
+                                   f"Tensor.cpu() to copy the tensor to host memory first.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t): the values (shared on the CPU backends), under numpy()'s rules."""
+        arr = self.numpy()
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
     def tolist(self):
-        return self.numpy().tolist()
+        return self._host().tolist()
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item: only single-element tensors convert to a Python number; got shape {self.shape}")
-        return self.numpy().reshape(()).item()
+        if self._data.size != 1:
+            raise RuntimeValueError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
+                                    f"(item: shape {self.shape})")
+        return self._host().reshape(()).item()
 
     def detach(self):
-        """A tensor sharing this one's data, cut from the graph."""
-        return Tensor._make(self.data, self._backend, False, None, 0)
+        """A tensor sharing this one's storage and version counter, cut from the graph."""
+        t = Tensor._make(self._data, self._backend, False, None, 0)
+        t._view = inplace.Detached(self)
+        return t
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad on a leaf in place; only floating tensors can require grad."""
         if requires_grad and self.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only floating-point tensors can require gradients; got dtype "
-                            f"{self.dtype.name}")
+            raise RuntimeTypeError(f"only Tensors of floating point and complex dtype can require gradients; got "
+                                   f"{self.dtype.name}")
         if self._node is not None and not requires_grad:
-            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; use detach()")
-        self.requires_grad = bool(requires_grad)
+            raise RuntimeValueError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                                    "computed variable in a subgraph that doesn't require differentiation use "
+                                    "var_no_grad = var.detach().")
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in `.grad` during backward (leaves always keep theirs)."""
         if self._node is None:
-            if not self.requires_grad:
+            if not self._requires_grad:
                 raise RuntimeError("retain_grad: the tensor does not require grad")
             return
         if self._node.retained is None:
@@ -189,7 +265,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a non-None return replaces the gradient."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         if self._node is None:
             if self._hooks is None:
@@ -212,12 +288,44 @@ class Tensor:
         """
         autograd.backward(self, grad, retain_graph, create_graph)
 
-    def to(self, target):
-        """A copy on another backend (a backend name; differentiable) or with another dtype."""
-        if _registry.is_name(target):
-            b = _registry.backend_object(target)
-            return self if b is self._backend else ops.ToBackend.apply(self, backend=b)
-        return self.astype(target)
+    @property
+    def device(self):
+        """The device holding the data: device("cpu") on the numpy and numba backends, cuda:N on cupy."""
+        return _device.of_backend(self._backend)
+
+    @property
+    def is_cuda(self):
+        return self._backend.device != "cpu"
+
+    @property
+    def is_cpu(self):
+        return self._backend.device == "cpu"
+
+    def to(self, *args, **kwargs):
+        """This tensor on another device or backend and/or with another dtype, as PyTorch's `to`: to(dtype),
+        to(device, dtype=None), to(other_tensor), with keywords device=, dtype=, copy=. A device may be a
+        backend name ("numba"). Returns self when nothing changes (unless copy=True); differentiable."""
+        target, dtype, copy = _device.parse_to(args, kwargs, "to")
+        out = self
+        if target is not None:
+            b = _device.backend_of_target(self._backend, target)
+            if b is not self._backend:
+                out = ops.ToBackend.apply(out, backend=b)
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype, "to")
+            if dtype != out.dtype:
+                out = ops.Cast.apply(out, dtype=dtype)
+        if copy and out is self:
+            out = ops.clone(self)
+        return out
+
+    def cpu(self, memory_format=None):
+        """This tensor on the CPU backend in force (itself when it is on a CPU backend already)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """This tensor on the CUDA backend (CuPy)."""
+        return self.to("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
 
     def astype(self, dtype):
         """This tensor cast to `dtype` (differentiable between floating dtypes)."""
@@ -226,88 +334,123 @@ class Tensor:
             return self
         return ops.Cast.apply(self, dtype=dtype)
 
-    def float(self):
+    def type(self, dtype=None, non_blocking=False):  # noqa: A003  (PyTorch's name)
+        """With no argument, PyTorch's type string ("torch.FloatTensor"); else this tensor cast to `dtype`."""
+        if dtype is None:
+            return dtypes.type_string(self.dtype, self.is_cuda)
+        return self.astype(dtypes.from_type_string(dtype) if isinstance(dtype, str) else dtype)
+
+    def type_as(self, other):
+        return self.astype(other.dtype)
+
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    def is_complex(self):
+        return False
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    def nelement(self):
+        return int(self._data.size)
+
+    def float(self, memory_format=None):  # noqa: A003
         return self.astype(dtypes.float32)
 
-    def double(self):
+    def double(self, memory_format=None):
         return self.astype(dtypes.float64)
 
-    def long(self):
+    def half(self, memory_format=None):
+        return self.astype(dtypes.float16)
+
+    def bfloat16(self, memory_format=None):
+        return self.astype(dtypes.bfloat16)
+
+    def long(self, memory_format=None):
         return self.astype(dtypes.int64)
 
-    # operators
-    def __add__(self, other):
-        return ops.binary(ops.Add, self, other)
+    def int(self, memory_format=None):  # noqa: A003
+        return self.astype(dtypes.int32)
 
-    def __radd__(self, other):
-        return ops.binary(ops.Add, other, self)
+    def short(self, memory_format=None):
+        return self.astype(dtypes.int16)
 
-    def __sub__(self, other):
-        return ops.binary(ops.Sub, self, other)
+    def char(self, memory_format=None):
+        return self.astype(dtypes.int8)
 
-    def __rsub__(self, other):
-        return ops.binary(ops.Sub, other, self)
+    def byte(self, memory_format=None):
+        return self.astype(dtypes.uint8)
 
-    def __mul__(self, other):
-        return ops.binary(ops.Mul, self, other)
+    def bool(self, memory_format=None):  # noqa: A003
+        return self.astype(dtypes.bool_)
 
-    def __rmul__(self, other):
-        return ops.binary(ops.Mul, other, self)
+    # operators (+ - * / ... and their augmented forms): micrograd/operators.py attaches them
+    def __setitem__(self, index, value):
+        """t[index] = value, in place: every index form reading takes; value broadcast and cast to t's dtype;
+        differentiable with respect to t and value (see micrograd/autograd/inplace.py)."""
+        ops.setitem(self, index, value)
 
-    def __truediv__(self, other):
-        return ops.binary(ops.Div, self, other)
+    # in-place updates (PyTorch's rules: micrograd/autograd/inplace.py); `@=` rebinds, as in PyTorch
+    def _inplace(self, compute, inputs=()):
+        """Make compute(alias of self), an out-of-place result of self's shape, self's new value (`inputs`: the
+        tensors it reads besides self, checked for a partial overlap with self, as PyTorch does)."""
+        if inputs:
+            inplace.check_overlap(self, inputs)
+        return inplace.commit(self, inplace.run(self, compute))
 
-    def __rtruediv__(self, other):
-        return ops.binary(ops.Div, other, self)
+    def zero_(self):
+        """Fill with zeros, in place."""
+        return self.fill_(0)
 
-    def __pow__(self, other):
-        return ops.binary(ops.Pow, self, other)
+    def fill_(self, value):
+        """Fill with `value` (a number, or a 0-d tensor, differentiably), in place."""
+        scalar = not isinstance(value, Tensor)
+        if scalar:
+            value = Tensor._make(self._backend.full((), value, self.dtype), self._backend, False, None, 0)
+        elif value.ndim:
+            raise RuntimeValueError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                    f"{value.ndim} dimensions.")
+        else:
+            value = value.astype(self.dtype)
+        # Overwrite keeps self's old history, with a zero gradient, as PyTorch's fill_ does; a number may fill
+        # aliased elements (an expand), a tensor may not (PyTorch's rules)
+        return inplace.commit(self, inplace.run(self, lambda a: ops.Overwrite.apply(a, value.expand(a.shape))),
+                              fill=scalar)
 
-    def __rpow__(self, other):
-        return ops.binary(ops.Pow, other, self)
+    def copy_(self, src, non_blocking=False):
+        """Copy src's values (broadcast to this tensor's shape, cast to its dtype, moved to its backend) into it;
+        differentiable with respect to src."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src, dtype=self.dtype, backend=self._backend.name)
+        if src._backend is not self._backend:
+            src = src.to(self._backend.name)
+        same = src.shape == self.shape and src.dtype == self.dtype and self._backend.overlap(self._data, src._data) == 1
+        if not same:
+            inplace.check_overlap(self, (src,))
+        fitted = src.astype(self.dtype)
+        fitted = fitted if fitted.shape == self.shape else fitted.expand(self.shape)
+        # A tensor copied into itself: nothing new to write, but a version and a history all the same (PyTorch's)
+        return inplace.commit(self, inplace.run(self, lambda a: ops.Overwrite.apply(a, fitted)), fill=same)
 
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with samples from U(a, b), drawn on the host (micrograd's generator unless one is given)."""
+        from . import random
+        host = random.host(generator, "uniform_").uniform(a, b, self.shape)
+        return self.copy_(Tensor(host, dtype=self.dtype, backend=self._backend.name))
 
-    def __rmatmul__(self, other):
-        return ops.matmul(other, self)
-
-    def __neg__(self):
-        return ops.Neg.apply(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self.abs()
-
-    def __lt__(self, other):
-        return ops.compare("lt", self, other)
-
-    def __le__(self, other):
-        return ops.compare("le", self, other)
-
-    def __gt__(self, other):
-        return ops.compare("gt", self, other)
-
-    def __ge__(self, other):
-        return ops.compare("ge", self, other)
-
-    def __eq__(self, other):
-        return ops.compare("eq", self, other)
-
-    def __ne__(self, other):
-        return ops.compare("ne", self, other)
-
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with samples from N(mean, std^2), drawn on the host."""
+        from . import random
+        host = random.host(generator, "normal_").normal(mean, std, self.shape)
+        return self.copy_(Tensor(host, dtype=self.dtype, backend=self._backend.name))
 
     # exp, log, sum, reshape, softmax, ... : every op registered as a method in micrograd/ops is attached below
     def all(self):
-        return bool(self._backend.to_numpy(self.data).all())
+        return bool(self._backend.to_numpy(self._data).all())
 
     def any(self):
-        return bool(self._backend.to_numpy(self.data).any())
+        return bool(self._backend.to_numpy(self._data).any())
 
     # shape
     def view(self, *shape):
@@ -330,9 +473,6 @@ class Tensor:
 
 
 autograd.function._Tensor = Tensor
-from . import ops  # noqa: E402  (ops builds on Tensor)
+from . import ops, operators  # noqa: E402  (ops builds on Tensor)
 
-for _name, _method in ops.METHODS.items():
-    if _name not in vars(Tensor):  # methods written out above win
-        setattr(Tensor, _name, _method)
-del _name, _method
+operators.install(Tensor)

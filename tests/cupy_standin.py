@@ -22,7 +22,8 @@ NUMPY_NAMES = (
     "negative", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
     "power", "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "where", "sum", "max", "min", "argmax", "argmin", "isfinite", "broadcast_to", "concatenate", "pad",
-    "matmul", "bincount",
+    "matmul", "bincount", "may_share_memory", "floor_divide", "remainder", "trunc", "all",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "invert",
 )
 
 
@@ -98,6 +99,9 @@ class _Device:
         self.id = 0 if device is None else int(device)
 
     def synchronize(self):
+        return None
+
+    def use(self):
         return None
 
 

@@ -85,7 +85,7 @@ def run_both(mg_module, torch_module, inputs, call=None, dtype="float64", train=
     pairs = {}
     mloss, tloss = 0, 0
     for i, (a, b) in enumerate(zip(mo, to)):
-        pairs[f"output{i}"] = (a.numpy(), b.detach().numpy())
+        pairs[f"output{i}"] = (a.detach().numpy(), b.detach().numpy())
         if a.dtype.kind == "f" and a.requires_grad:
             c = rng.standard_normal(a.shape).astype(dtype)
             mloss = mloss + (a * mg.tensor(c)).sum()
@@ -95,13 +95,13 @@ def run_both(mg_module, torch_module, inputs, call=None, dtype="float64", train=
         tloss.backward()
         for i, (a, b) in enumerate(zip(mx, tx)):
             if b.grad is not None:
-                pairs[f"input{i}.grad"] = (a.grad.numpy(), b.grad.numpy())
+                pairs[f"input{i}.grad"] = (a.grad.detach().numpy(), b.grad.detach().numpy())
         tparams = dict(torch_module.named_parameters())
         for name, p in mg_module.named_parameters():
             if tparams[name].grad is not None:
-                pairs[f"{name}.grad"] = (p.grad.numpy(), tparams[name].grad.numpy())
+                pairs[f"{name}.grad"] = (p.grad.detach().numpy(), tparams[name].grad.detach().numpy())
     for name, b in torch_module.named_buffers():
-        pairs[name] = (dict(mg_module.named_buffers())[name].numpy(), b.numpy())
+        pairs[name] = (dict(mg_module.named_buffers())[name].detach().numpy(), b.detach().numpy())
     return pairs
 
 

@@ -469,8 +469,15 @@ def _scalar_arith(x, op, c, reflected):
 
 
 def _ndarray_arith(x, op, arr):
-    """ndarray OP tensor (the reflected operator; a NumPy array is a strong operand)."""
+    """ndarray OP tensor (the reflected operator; the array counts as a tensor)."""
     return _ARITH[op](arr, x)
+
+
+def _ndarray_arith_ref(x, op, arr):
+    """PyTorch's promotion of two float operands: one with dimensions decides over a 0-d one."""
+    dims = [a.dtype for a in (arr, x) if a.ndim]
+    dt = np.result_type(*dims) if dims else np.result_type(arr, x)
+    return np.asarray(_ARITH[op](arr.astype(dt), x.astype(dt)))  # computed in the result's dtype
 
 
 def _matmul(a, b, via):
@@ -591,11 +598,10 @@ OPS = (
     OpSpec("pow_int", lambda x, p: x ** p, lambda x, p: x ** p, 1, "elementwise",
            lambda: unary_cases(p=st.sampled_from([1, 2, 3, -1])), NONZERO),
     OpSpec("scalar_arith", _scalar_arith, _scalar_arith, 1, "elementwise", scalar_cases, NONZERO),
-    OpSpec("ndarray_arith", _ndarray_arith, _ndarray_arith, 1, "elementwise",
+    OpSpec("ndarray_arith", _ndarray_arith, _ndarray_arith_ref, 1, "elementwise",
            lambda: unary_cases(op=st.sampled_from(["add", "sub", "mul", "truediv"]),
-                               arr=st.sampled_from([np.array([1.5]), np.array([[-0.5]]),
-                                                    np.array([0.25], np.float32), np.array(3.0)])),
-           NONZERO),
+                               arr=st.sampled_from([np.array([1.5]), np.array([[-0.5]]), np.array(3.0)])),
+           NONZERO, torch=lambda torch, x, op, arr: _ARITH[op](torch.tensor(arr), x)),
     # comparisons (bool results, no gradient)
     *(_compare(n) for n in _COMPARE),
     OpSpec("compare_scalar", _compare_scalar, _compare_scalar, 1, "compare",

@@ -29,16 +29,29 @@ class Host:
         self.value = value
 
 
-def _to(b, obj):
+class ViewOf:
+    """An argument that is a view, made by fn(backend, array), of the backend's copy of `source`; arguments with
+    one `key` view one array (for the memory-overlap primitives)."""
+
+    def __init__(self, key, source, fn=lambda b, a: a):
+        self.key, self.source, self.fn = key, source, fn
+
+
+def _to(b, obj, memo=None):
     """`obj` with every NumPy array inside turned into backend `b`'s array."""
+    memo = {} if memo is None else memo
     if isinstance(obj, Host):
         return obj.value
+    if isinstance(obj, ViewOf):
+        if obj.key not in memo:
+            memo[obj.key] = b.asarray(obj.source, obj.source.dtype)
+        return obj.fn(b, memo[obj.key])
     if isinstance(obj, np.ndarray):
         return b.asarray(obj, obj.dtype)
     if isinstance(obj, tuple):
-        return tuple(_to(b, o) for o in obj)
+        return tuple(_to(b, o, memo) for o in obj)
     if isinstance(obj, list):
-        return [_to(b, o) for o in obj]
+        return [_to(b, o, memo) for o in obj]
     return obj
 
 
@@ -51,8 +64,8 @@ def _arrays_in(b, obj):
 
 
 def _host(obj):
-    if isinstance(obj, Host):
-        return obj.value
+    if isinstance(obj, (Host, ViewOf)):
+        return _to(REFERENCE, obj)
     if isinstance(obj, tuple):
         return tuple(_host(o) for o in obj)
     if isinstance(obj, list):
@@ -78,13 +91,19 @@ def _np_index_add(shape, index, values, dtype):
     return out
 
 
+def _setitem(dst, index, value):
+    dst = dst.copy()
+    dst[index] = value
+    return dst
+
+
 def _set(dst, src):
     dst = dst.copy()
     dst[...] = src
     return dst
 
 
-WRITES = {"assign_": 1, "axpby_": 1, "sgd_momentum_": 2}  # in-place primitives: how many leading args they write
+WRITES = {"assign_": 1, "axpby_": 1, "sgd_momentum_": 2, "setitem_": 1}  # in-place primitives: how many leading args they write
 
 
 def cases(dt):
@@ -157,6 +176,21 @@ def cases(dt):
          lambda a, b: np.array([np.inf, -np.inf, np.nan], f)),
         ("pow", "pow", (pos, y[:2].reshape(2, 1)), np.power),
         ("pow-weak-scalar", "pow", (pos, 2), np.power),
+        ("floor_divide", "floor_divide", (x, pos[..., None]), np.floor_divide),
+        ("floor_divide-int", "floor_divide", (ints, np.array([2, -3, 4], np.int64)), np.floor_divide),
+        ("floor_divide-by-zero", "floor_divide", (np.array([1.0, -1.0, 0.0], f), np.zeros(3, f)),
+         lambda a, b: np.array([np.inf, -np.inf, np.nan], f)),
+        ("trunc_divide", "trunc_divide", (x, pos[..., None]), lambda a, b: np.trunc(a / b)),
+        ("trunc_divide-int", "trunc_divide", (ints, np.array([2, -3, 4], np.int64)),
+         lambda a, b: np.trunc(a / b).astype(np.int64)),
+        ("remainder", "remainder", (x, pos[..., None]), np.remainder),
+        ("remainder-int-signs", "remainder", (ints, np.array([2, -3, 4], np.int64)), np.remainder),
+        *((f"bitwise-{op}", "bitwise", (op, ints, np.array([[1, 2, 3]], np.int64)), lambda o, a, b, fn=fn: fn(a, b))
+          for op, fn in (("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor),
+                         ("left_shift", np.left_shift), ("right_shift", np.right_shift))),
+        ("bitwise-bool", "bitwise", ("xor", mask, mask[::-1].copy()), lambda o, a, b: a ^ b),
+        ("bitwise_not-int", "bitwise_not", (ints,), np.invert),
+        ("bitwise_not-bool", "bitwise_not", (mask,), np.invert),
         ("maximum", "maximum", (x, y), np.maximum),
         ("minimum", "minimum", (x, y), np.minimum),
         *((f"compare-{op}", "compare", (op, ties, np.array([2.0], f)), lambda o, a, b, fn=fn: fn(a, b))
@@ -192,6 +226,26 @@ def cases(dt):
         ("getitem-0d", "getitem", (x, (1, 2, 3)), lambda a, i: np.asarray(a[i])),
         ("getitem-ints", "getitem", (x, (Ellipsis, np.array([0, 0, 3, -1]))), lambda a, i: a[i]),
         ("getitem-mask", "getitem", (x, (np.array([[True, False, True], [False, True, True]]),)), lambda a, i: a[i]),
+        ("setitem_-basic", "setitem_", (x.copy(), (0, slice(1, 3)), np.array(1.5, f)), _setitem),
+        ("setitem_-mask", "setitem_", (x.copy(), (x > 0,), np.array(0.0, f)), _setitem),
+        ("setitem_-ints-broadcast", "setitem_", (x.copy(), (Ellipsis, np.array([0, 2])), y[:, :1].astype(other)),
+         _setitem),
+        ("internal_overlap-expanded", "internal_overlap", (ViewOf("y", y, lambda b, a: b.broadcast_to(a, (2, 3, 4))),),
+         lambda a: True),
+        ("internal_overlap-plain", "internal_overlap", (x,), lambda a: False),
+        ("internal_overlap-transposed", "internal_overlap", (ViewOf("x", x, lambda b, a: b.transpose(a, (2, 0, 1))),),
+         lambda a: False),
+        ("shares_memory-view", "shares_memory", (ViewOf("x", x), ViewOf("x", x, lambda b, a: b.getitem(a, (1,)))),
+         lambda a, c: True),
+        ("shares_memory-separate", "shares_memory", (x, x.copy()), lambda a, c: False),
+        ("overlap-same", "overlap", (ViewOf("x", x), ViewOf("x", x)), lambda a, c: 1),
+        ("overlap-partial", "overlap", (ViewOf("x", x), ViewOf("x", x, lambda b, a: b.getitem(a, (slice(0, 1),)))),
+         lambda a, c: 2),
+        ("overlap-transposed", "overlap", (ViewOf("x", x), ViewOf("x", x, lambda b, a: b.transpose(a, (0, 2, 1)))),
+         lambda a, c: 2),
+        ("overlap-disjoint", "overlap", (ViewOf("x", x, lambda b, a: b.getitem(a, (0,))),
+                                         ViewOf("x", x, lambda b, a: b.getitem(a, (1,)))), lambda a, c: 0),
+        ("overlap-separate", "overlap", (x, x.copy()), lambda a, c: 0),
         ("index_add-repeats", "index_add", ((5,), (np.array([0, 1, 0, 4, 0]),), np.arange(5, dtype=f), f),
          _np_index_add),
         ("index_add-2d", "index_add", ((2, 3), (np.array([1, 1, 0]), slice(None)), np.ones((3, 3), f), f),
@@ -245,8 +299,8 @@ CASES = [pytest.param(dt, c, id=f"{c[0]}-{np.dtype(dt).name}") for dt in (np.flo
 
 
 def _check_same(got, expected, what):
-    if expected is None or isinstance(expected, bool):
-        assert got is expected or (isinstance(got, bool) and got == expected), f"{what}: {got!r} != {expected!r}"
+    if expected is None or isinstance(expected, (bool, int)):
+        assert got is expected or (type(got) is type(expected) and got == expected), f"{what}: {got!r} != {expected!r}"
         return
     expected = np.asarray(expected)
     assert got.dtype == expected.dtype, f"{what}: dtype {got.dtype} != {expected.dtype}"
@@ -300,7 +354,7 @@ def test_primitive_matches_the_reference(backend, dt, case):
     for a, old in zip(inputs, before):
         np.testing.assert_array_equal(b.to_numpy(a), old, err_msg=f"{prim} mutated an input")
     host_direct = None if direct is None else direct(*_host(args))
-    if prim in ("all_finite", "synchronize"):
+    if prim in ("all_finite", "synchronize", "internal_overlap", "shares_memory", "overlap"):
         _check_same(got, host_direct, f"{backend} {label}")
         _check_same(expected, host_direct, f"reference {label}")
         return

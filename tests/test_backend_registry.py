@@ -8,6 +8,8 @@ import threading
 import pytest
 
 import micrograd as mg
+import numpy as np
+from conftest import install_standin
 from micrograd.backend import BackendUnavailableError
 from micrograd.backends import heap
 
@@ -60,14 +62,24 @@ def test_use_backend_does_not_leak_into_other_threads():
     assert seen["b"] == "numpy"
 
 
-def test_mixing_backends_names_both():
-    if len(mg.available_backends()) < 2:
-        pytest.skip("needs two usable backends to mix; only numpy is usable here")
-    other = [b for b in mg.available_backends() if b != "numpy"][0]
+def test_cpu_backends_mix_and_the_first_operand_decides():
+    if "numba" not in mg.available_backends():
+        pytest.skip("numba is not usable here: nothing to mix with numpy on the CPU")
     a = mg.tensor([1.0])
-    b = mg.tensor([1.0]).to(other)
-    with pytest.raises(ValueError, match=f"'numpy' and '{other}'"):
+    b = mg.tensor([2.0]).to("numba")
+    assert a.device == b.device == mg.device("cpu")
+    assert (a + b).backend == "numpy" and (b + a).backend == "numba"
+    np.testing.assert_allclose((b * a).detach().numpy(), [2.0])
+
+
+def test_mixing_devices_raises_pytorchs_error_naming_both_backends():
+    name = install_standin().name  # backends/cupy.py over NumPy: its tensors report a CUDA device
+    a = mg.tensor([1.0])
+    b = mg.tensor([1.0]).to(name)
+    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device.*'numpy' and "
+                                           rf"'{name}'") as info:
         a + b
+    assert isinstance(info.value, ValueError)
 
 
 def test_info_lists_every_backend_and_why():

@@ -274,24 +274,24 @@ def test_dataloader_batches_shuffles_and_drops(backend):
     assert len(loader) == 3 and [b[0].shape for b in batches] == [(4, 1), (4, 1), (2, 1)]
     assert all(isinstance(t, mg.Tensor) and t.backend == backend for b in batches for t in b)
     assert batches[0][1].dtype == mg.int64 and batches[0][0].dtype == mg.float32
-    assert np.concatenate([b[1].numpy() for b in batches]).tolist() == list(range(10))
+    assert np.concatenate([b[1].detach().numpy() for b in batches]).tolist() == list(range(10))
     dropped = data.DataLoader((x, y), batch_size=4, drop_last=True)
     assert len(dropped) == 2 and len(list(dropped)) == 2
     shuffled = data.DataLoader((x, y), batch_size=3, shuffle=True, seed=1)
-    epoch1 = np.concatenate([b[1].numpy() for b in shuffled])
-    epoch2 = np.concatenate([b[1].numpy() for b in shuffled])
+    epoch1 = np.concatenate([b[1].detach().numpy() for b in shuffled])
+    epoch2 = np.concatenate([b[1].detach().numpy() for b in shuffled])
     assert sorted(epoch1) == list(range(10)) and epoch1.tolist() != list(range(10))
     assert epoch1.tolist() != epoch2.tolist()
     again = data.DataLoader((x, y), batch_size=3, shuffle=True, seed=1)
-    assert np.concatenate([b[1].numpy() for b in again]).tolist() == epoch1.tolist()
+    assert np.concatenate([b[1].detach().numpy() for b in again]).tolist() == epoch1.tolist()
 
 
 def test_dataloader_without_seed_follows_manual_seed():
     x = np.arange(20)
     mg.manual_seed(3)
-    a = np.concatenate([b.numpy() for b in data.DataLoader(x, 6, shuffle=True)])
+    a = np.concatenate([b.detach().numpy() for b in data.DataLoader(x, 6, shuffle=True)])
     mg.manual_seed(3)
-    b = np.concatenate([b.numpy() for b in data.DataLoader(mg.tensor(x), 6, shuffle=True)])
+    b = np.concatenate([b.detach().numpy() for b in data.DataLoader(mg.tensor(x), 6, shuffle=True)])
     assert a.tolist() == b.tolist() and sorted(a) == list(range(20))
 
 
@@ -304,7 +304,7 @@ def test_dataloader_over_a_dataset_object():
             return np.full(2, i, np.float32), i * i
 
     batches = list(data.DataLoader(Squares(), batch_size=2))
-    assert batches[0][0].numpy().tolist() == [[0, 0], [1, 1]] and batches[2][1].numpy().tolist() == [16]
+    assert batches[0][0].detach().numpy().tolist() == [[0, 0], [1, 1]] and batches[2][1].detach().numpy().tolist() == [16]
 
     class Single(Squares):
         def __getitem__(self, i):

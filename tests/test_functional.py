@@ -138,13 +138,13 @@ def test_matches_pytorch_float64_forward_and_gradients(case):
     xs = [mg.tensor(a, requires_grad=True) for a in arrays]
     out = fn(F, *xs)
     assert out.dtype == mg.float64 and out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
     cot = np.random.default_rng(0).standard_normal(out.shape)
     out.backward(mg.tensor(cot))
     ref.backward(torch.tensor(cot))
     for x, t in zip(xs, ts):
-        want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
+        want = np.zeros(t.shape) if t.grad is None else t.grad.detach().numpy()
+        got = np.zeros(x.shape) if x.grad is None else x.grad.detach().numpy()
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
@@ -156,7 +156,7 @@ def test_matches_pytorch_float32_forward(case):
     _, ref = _run_torch(torch, fn, arrays, torch.float32)
     out = fn(F, *[mg.tensor(a.astype(np.float32)) for a in arrays])
     assert out.dtype == mg.float32
-    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "no_fd" not in c], ids=[c[0] for c in CASES if "no_fd" not in c])
@@ -190,15 +190,15 @@ def test_gelu_second_derivative_matches_pytorch():
     (gt,) = torch.autograd.grad(torch.nn.functional.gelu(t).sum(), t, create_graph=True)
     (gg,) = mg.grad(g.sum(), x)
     (ggt,) = torch.autograd.grad(gt.sum(), t)
-    np.testing.assert_allclose(gg.numpy(), ggt.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gg.detach().numpy(), ggt.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_erf_is_accurate_to_float64_rounding():
     a = np.concatenate([np.linspace(-9, 9, 4001), np.geomspace(1e-300, 1, 301), [0.0, 0.46875, 4.0, 30.0]])
-    got = mg.ops.Erf.apply(mg.tensor(a)).numpy()
+    got = mg.ops.Erf.apply(mg.tensor(a)).detach().numpy()
     want = np.array([math.erf(v) for v in a])
     assert np.all(np.abs(got - want) <= 1e-15 * np.abs(want) + 1e-300)
-    got32 = mg.ops.Erf.apply(mg.tensor(a.astype(np.float32))).numpy()
+    got32 = mg.ops.Erf.apply(mg.tensor(a.astype(np.float32))).detach().numpy()
     assert got32.dtype == np.float32 and np.abs(got32 - want).max() < 5e-7
 
 
@@ -208,14 +208,14 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_as_pytorch():
     x, t = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     F.max_pool2d(x, 2, stride=1).sum().backward()
     torch.nn.functional.max_pool2d(t, 2, stride=1).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
-    assert x.grad.numpy()[0, 0, 0, 0] == 1  # the first of the four tied ones in the top-left window
+    np.testing.assert_array_equal(x.grad.detach().numpy(), t.grad.detach().numpy())
+    assert x.grad.detach().numpy()[0, 0, 0, 0] == 1  # the first of the four tied ones in the top-left window
 
 
 def test_softmax_accepts_axis_and_rejects_both_words():
     x = mg.tensor(np.arange(6.0).reshape(2, 3))
-    np.testing.assert_allclose(F.softmax(x, axis=0).numpy(), F.softmax(x, dim=0).numpy())
-    np.testing.assert_allclose(F.log_softmax(x).numpy(), F.log_softmax(x, axis=1).numpy())
+    np.testing.assert_allclose(F.softmax(x, axis=0).detach().numpy(), F.softmax(x, dim=0).detach().numpy())
+    np.testing.assert_allclose(F.log_softmax(x).detach().numpy(), F.log_softmax(x, axis=1).detach().numpy())
     with pytest.raises(TypeError, match="softmax: pass dim or axis, not both"):
         F.softmax(x, dim=0, axis=0)
 
@@ -251,7 +251,7 @@ def test_bce_gradient_stays_finite_at_saturated_probabilities():
     loss.backward()
     ref.backward()
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-12)
-    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.detach().numpy(), t.grad.detach().numpy(), rtol=1e-12)
 
 
 def test_bce_with_logits_is_stable_for_large_logits_and_exact_at_zero():
@@ -262,45 +262,45 @@ def test_bce_with_logits_is_stable_for_large_logits_and_exact_at_zero():
     ref = torch.nn.functional.binary_cross_entropy_with_logits(t, torch.tensor(tgt), reduction="none")
     loss.sum().backward()
     ref.sum().backward()
-    np.testing.assert_allclose(loss.numpy(), ref.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
-    assert x.grad.numpy()[2] == -0.5
+    np.testing.assert_allclose(loss.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.detach().numpy(), t.grad.detach().numpy(), rtol=1e-12)
+    assert x.grad.detach().numpy()[2] == -0.5
 
 
 def test_batch_norm_updates_running_stats_in_place_as_pytorch():
     torch = pytest.importorskip("torch", reason=TORCH_REASON)
     a = np.random.default_rng(3).standard_normal((5, 3, 2))
     rm, rv = mg.tensor(np.zeros(3)), mg.tensor(np.ones(3))
-    rm_data, rv_data = rm.data, rv.data
+    rm_data, rv_data = rm._data, rv._data
     trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     for _ in range(2):
         F.batch_norm(mg.tensor(a, requires_grad=True), rm, rv, training=True, momentum=0.3)
         torch.nn.functional.batch_norm(torch.tensor(a), trm, trv, training=True, momentum=0.3)
-    assert rm.data is rm_data and rv.data is rv_data
+    assert rm._data is rm_data and rv._data is rv_data
     assert not rm.requires_grad and rm.grad is None
-    np.testing.assert_allclose(rm.numpy(), trm.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(rv.numpy(), trv.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rm.detach().numpy(), trm.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv.detach().numpy(), trv.detach().numpy(), rtol=1e-12)
 
 
 def test_embedding_padding_row_gets_no_gradient():
     w = mg.tensor(np.ones((4, 2)), requires_grad=True)
     out = F.embedding(mg.tensor([[1, 0], [0, 2]]), w, padding_idx=0)
-    np.testing.assert_array_equal(out.numpy(), np.ones((2, 2, 2)))
+    np.testing.assert_array_equal(out.detach().numpy(), np.ones((2, 2, 2)))
     out.sum().backward()
-    np.testing.assert_array_equal(w.grad.numpy(), [[0, 0], [1, 1], [1, 1], [0, 0]])
+    np.testing.assert_array_equal(w.grad.detach().numpy(), [[0, 0], [1, 1], [1, 1], [0, 0]])
 
 
 def test_dropout_scales_kept_elements_and_is_reproducible():
     x = mg.ones(200, 50, dtype=mg.float64, requires_grad=True)
     mg.manual_seed(0)
     out = F.dropout(x, 0.25)
-    kept = out.numpy() != 0
+    kept = out.detach().numpy() != 0
     assert 0.7 < kept.mean() < 0.8
-    np.testing.assert_allclose(out.numpy()[kept], 1 / 0.75)
+    np.testing.assert_allclose(out.detach().numpy()[kept], 1 / 0.75)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), out.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), out.detach().numpy())
     mg.manual_seed(0)
-    np.testing.assert_array_equal(F.dropout(x, 0.25).numpy(), out.numpy())
+    np.testing.assert_array_equal(F.dropout(x, 0.25).detach().numpy(), out.detach().numpy())
 
 
 def test_dropout_edge_probabilities_and_eval_mode():
@@ -308,9 +308,9 @@ def test_dropout_edge_probabilities_and_eval_mode():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     out = F.dropout(x, 1.0)
-    np.testing.assert_array_equal(out.numpy(), np.zeros(6))
+    np.testing.assert_array_equal(out.detach().numpy(), np.zeros(6))
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(6))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), np.zeros(6))
     for p in (-0.1, 1.5, True):
         with pytest.raises(ValueError, match="dropout: p must be a probability in \\[0, 1\\]"):
             F.dropout(x, p)
@@ -318,10 +318,10 @@ def test_dropout_edge_probabilities_and_eval_mode():
 
 def test_dropout_mask_is_the_same_on_every_backend(backend):
     mg.manual_seed(5)
-    here = F.dropout(mg.ones(8, 8), 0.5).numpy()
+    here = F.dropout(mg.ones(8, 8), 0.5).detach().numpy()
     mg.manual_seed(5)
     with mg.use_backend("numpy"):
-        reference = F.dropout(mg.ones(8, 8), 0.5).numpy()
+        reference = F.dropout(mg.ones(8, 8), 0.5).detach().numpy()
     np.testing.assert_array_equal(here, reference)
 
 

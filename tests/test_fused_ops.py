@@ -34,12 +34,12 @@ def test_cross_entropy_takes_the_fused_path_and_matches_the_composite(backend, r
         node = next(iter(node.parents()), None)
     assert node is not None, "cross_entropy on (N, C) class indices should use the fused op"
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(fused.numpy(), composite.numpy(), **tol)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), **tol)
     cot = mg.tensor(np.random.default_rng(1).standard_normal(fused.shape), dtype=dtype)
     fused.backward(cot)
     composite.backward(cot)
-    np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), **tol)
-    assert not x.grad.numpy()[1].any()  # the ignored row gets no gradient
+    np.testing.assert_allclose(x.grad.detach().numpy(), y.grad.detach().numpy(), **tol)
+    assert not x.grad.detach().numpy()[1].any()  # the ignored row gets no gradient
 
 
 def test_cross_entropy_fused_gradients_and_second_derivatives(backend):
@@ -68,11 +68,11 @@ def test_max_pool_matches_the_composite_forward_and_backward(backend, k, s):
     x, y = _leaf(a), _leaf(a)
     fused, composite = F.max_pool2d(x, k, stride=s), _composite_max_pool(y, k, s)
     assert fused.grad_fn.fn is MaxPool2d
-    np.testing.assert_array_equal(fused.numpy(), composite.numpy())
+    np.testing.assert_array_equal(fused.detach().numpy(), composite.detach().numpy())
     cot = mg.tensor(np.random.default_rng(4).standard_normal(fused.shape))
     fused.backward(cot)
     composite.backward(cot)
-    np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.detach().numpy(), y.grad.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_max_pool_second_derivatives_and_padding(backend):
@@ -85,7 +85,7 @@ def test_max_pool_second_derivatives_and_padding(backend):
 def test_max_pool_propagates_nan(backend):
     a = np.arange(16.0).reshape(1, 1, 4, 4)
     a[0, 0, 0, 1] = np.nan
-    out = F.max_pool2d(mg.tensor(a), 2).numpy()
+    out = F.max_pool2d(mg.tensor(a), 2).detach().numpy()
     assert np.isnan(out[0, 0, 0, 0]) and out[0, 0, 1, 1] == 15
 
 
@@ -101,7 +101,7 @@ def test_activation_gradients_differentiate_three_times(backend, name, derivs):
     grads, y = [], getattr(x, name)()
     for _ in range(3):  # relu's gradient is piecewise constant: no path back to x (None), read as zeros
         (y,) = mg.grad(y.sum(), x, create_graph=True, allow_unused=True) if y is not None else (None,)
-        grads.append(np.zeros_like(a) if y is None else y.numpy())
+        grads.append(np.zeros_like(a) if y is None else y.detach().numpy())
     for got, want in zip(grads, derivs(a)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
@@ -124,13 +124,13 @@ def test_linear_takes_the_fused_path_and_matches_the_composite(backend, bias, dt
     composite = composite if b_c is None else composite + b_c
     assert fused.grad_fn.fn is Linear and fused.dtype == composite.dtype
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(fused.numpy(), composite.numpy(), **tol)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), **tol)
     cot = mg.tensor(rng.standard_normal(fused.shape), dtype=dtype)
     fused.backward(cot)
     composite.backward(cot)
     for f, c in zip(fused_in[:3 if bias else 2], comp_in):
         assert f.grad.dtype == c.grad.dtype
-        np.testing.assert_allclose(f.grad.numpy(), c.grad.numpy(), **tol)
+        np.testing.assert_allclose(f.grad.detach().numpy(), c.grad.detach().numpy(), **tol)
 
 
 def _lstm_inputs(dtype, steps=4, n=3, h=2, seed=0):
@@ -149,14 +149,14 @@ def test_lstm_layer_matches_the_per_step_composite_forward_and_backward(backend,
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
     for a, b in zip(fused, composite):
         assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_allclose(a.numpy(), b.numpy(), **tol)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **tol)
     rng = np.random.default_rng(1)
     cots = [mg.tensor(rng.standard_normal(a.shape), dtype=dtype) for a in fused]
     sum((a * g).sum() for a, g in zip(fused, cots)).backward()
     sum((b * g).sum() for b, g in zip(composite, cots)).backward()
     for a, b in zip(fused_in, comp_in):
         assert a.grad.dtype == b.grad.dtype
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+        np.testing.assert_allclose(a.grad.detach().numpy(), b.grad.detach().numpy(), **tol)
 
 
 def test_lstm_layer_with_only_the_final_state_used_takes_the_others_as_zeros(backend):
@@ -165,7 +165,7 @@ def test_lstm_layer_with_only_the_final_state_used_takes_the_others_as_zeros(bac
     LSTMLayer.apply(*fused_in)[1].sum().backward()  # h_n only: out's and c_n's gradients arrive as None
     lstm_composite(*comp_in, False)[1].sum().backward()
     for a, b in zip(fused_in, comp_in):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a.grad.detach().numpy(), b.grad.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -212,4 +212,4 @@ def test_lstm_with_mixed_dtypes_promotes_as_the_composite_does():
     out, (h, c) = lstm(x, (h0, c0))
     assert out.dtype == h.dtype == c.dtype == np.float64
     same, _ = lstm(x, (h0.astype("float64"), c0.astype("float64")))
-    np.testing.assert_allclose(out.numpy(), same.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out.detach().numpy(), same.detach().numpy(), rtol=1e-6, atol=1e-7)

@@ -37,7 +37,7 @@ def test_round_trip_is_bit_exact_on_every_backend(tmp_path, backend):
     for k, v in values.items():
         t = loaded[k]
         assert isinstance(t, mg.Tensor) and t.backend == backend and t.dtype == v.dtype and t.shape == v.shape
-        assert t.numpy().tobytes() == v.tobytes(), k
+        assert t.detach().numpy().tobytes() == v.tobytes(), k
 
 
 def test_file_is_a_plain_npz_with_state_dict_names(tmp_path):
@@ -46,13 +46,13 @@ def test_file_is_a_plain_npz_with_state_dict_names(tmp_path):
     mg.save(model.state_dict(), path)
     with np.load(path, allow_pickle=False) as npz:
         assert sorted(set(npz.files) - {"__micrograd__"}) == sorted(model.state_dict())
-        np.testing.assert_array_equal(npz["0.weight"], model[0].weight.numpy())
+        np.testing.assert_array_equal(npz["0.weight"], model[0].weight.detach().numpy())
     other = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     other.load_state_dict(mg.load(path))
     x = mg.randn(5, 3)
     other.eval()
     model.eval()
-    np.testing.assert_array_equal(other(x).numpy(), model(x).numpy())
+    np.testing.assert_array_equal(other(x).detach().numpy(), model(x).detach().numpy())
 
 
 def test_arrays_and_nested_structure_round_trip(tmp_path):
@@ -62,8 +62,8 @@ def test_arrays_and_nested_structure_round_trip(tmp_path):
            "epoch": 7, "note": "text"}
     mg.save(obj, tmp_path / "c")
     back = mg.load(tmp_path / "c")
-    assert back["w"].numpy().tolist() == [0.0, 1.0, 2.0] and back["w"].dtype == mg.float64
-    assert back["opt"]["state"][0]["step"] == 3 and back["opt"]["state"][0]["m"].numpy().tolist() == [1.0, 1.0]
+    assert back["w"].detach().numpy().tolist() == [0.0, 1.0, 2.0] and back["w"].dtype == mg.float64
+    assert back["opt"]["state"][0]["step"] == 3 and back["opt"]["state"][0]["m"].detach().numpy().tolist() == [1.0, 1.0]
     assert back["opt"]["param_groups"] == [{"lr": 0.1, "betas": (0.9, 0.999), "nesterov": False, "name": None,
                                             "params": [0]}]
     assert back["epoch"] == 7 and back["note"] == "text"
@@ -72,7 +72,7 @@ def test_arrays_and_nested_structure_round_trip(tmp_path):
 def test_a_plain_npz_from_numpy_loads(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.ones(2, np.float32), b=np.arange(3))
     back = mg.load(tmp_path / "plain.npz")
-    assert back["a"].dtype == mg.float32 and back["b"].numpy().tolist() == [0, 1, 2]
+    assert back["a"].dtype == mg.float32 and back["b"].detach().numpy().tolist() == [0, 1, 2]
 
 
 def test_save_is_atomic_when_interrupted(tmp_path, monkeypatch):
@@ -92,7 +92,7 @@ def test_save_is_atomic_when_interrupted(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         mg.save({"w": mg.zeros(3), "v": mg.zeros(2)}, path)
     assert path.read_bytes() == good and os.listdir(tmp_path) == ["ckpt.npz"]
-    assert mg.load(path)["w"].numpy().tolist() == [1.0, 1.0, 1.0]
+    assert mg.load(path)["w"].detach().numpy().tolist() == [1.0, 1.0, 1.0]
 
 
 def _corrupt(path):

@@ -153,12 +153,12 @@ def test_dropout_train_and_eval():
     mg.manual_seed(0)
     drop = nn.Dropout(0.25)
     x = mg.ones(400, 50)
-    y = drop(x).numpy()
+    y = drop(x).detach().numpy()
     kept = y != 0
     assert abs(kept.mean() - 0.75) < 0.01
     np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)
     drop.eval()
-    assert drop(x) is x or np.array_equal(drop(x).numpy(), x.numpy())
+    assert drop(x) is x or np.array_equal(drop(x).detach().numpy(), x.detach().numpy())
 
 
 # models from PyTorch state dicts
@@ -198,14 +198,14 @@ def test_pytorch_state_dict_loads_unchanged_and_gives_the_same_outputs(kind):
     mm = _model(kind, nn)
     assert list(mm.state_dict()) == list(tm.state_dict())
     assert [p.shape for p in mm.state_dict().values()] == [tuple(p.shape) for p in tm.state_dict().values()]
-    mm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    mm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
     mm.eval()
     x = np.random.default_rng(2).standard_normal(MODEL_INPUTS[kind]).astype(np.float32)
     if kind == "mha":
         mo, to = mm(mg.tensor(x), mg.tensor(x), mg.tensor(x))[0], tm(*(torch.tensor(x),) * 3)[0]
     else:
         mo, to = flat(mm(mg.tensor(x)))[0], flat(tm(torch.tensor(x)))[0]
-    np.testing.assert_allclose(mo.numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(mo.detach().numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_batchnorm_running_statistics_and_eval_match_pytorch():
@@ -219,21 +219,21 @@ def test_batchnorm_running_statistics_and_eval_match_pytorch():
             mm(mg.tensor(x))
             tm(torch.tensor(x))
         for name in ("running_mean", "running_var", "num_batches_tracked"):
-            np.testing.assert_allclose(getattr(mm, name).numpy(), getattr(tm, name).numpy(), rtol=1e-12)
+            np.testing.assert_allclose(getattr(mm, name).detach().numpy(), getattr(tm, name).detach().numpy(), rtol=1e-12)
         assert mm.num_batches_tracked.dtype == mg.int64
         mm.eval()
         tm.eval()
         x = rng.standard_normal((2, 3, 2, 2))
-        np.testing.assert_allclose(mm(mg.tensor(x)).numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-12)
-        before = mm.running_mean.numpy()
+        np.testing.assert_allclose(mm(mg.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+        before = mm.running_mean.detach().numpy()
         mm(mg.tensor(x))
-        np.testing.assert_array_equal(mm.running_mean.numpy(), before)  # eval leaves the statistics alone
+        np.testing.assert_array_equal(mm.running_mean.detach().numpy(), before)  # eval leaves the statistics alone
 
 
 def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval():
     bn = nn.BatchNorm1d(2, track_running_stats=False).eval()
     assert list(bn.state_dict()) == ["weight", "bias"]
-    out = bn(mg.tensor(np.array([[1.0, 5.0], [3.0, 9.0]]))).numpy()
+    out = bn(mg.tensor(np.array([[1.0, 5.0], [3.0, 9.0]]))).detach().numpy()
     np.testing.assert_allclose(out, [[-1, -1], [1, 1]], atol=1e-4)
 
 
@@ -300,7 +300,7 @@ def test_bad_layer_arguments(make, match):
 def test_softmax_without_dim_warns_like_pytorch():
     with pytest.warns(UserWarning, match="Implicit dimension"):
         out = nn.Softmax()(mg.randn(2, 3))
-    np.testing.assert_allclose(out.numpy().sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy().sum(axis=1), 1, rtol=1e-6)
 
 
 # tiny training runs: the loss must fall
@@ -391,7 +391,7 @@ def test_layers_run_on_every_backend(backend):
             model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
             out = model(mg.tensor(x))
             out.sum().backward()
-            results[name] = (out.numpy(), model[0].weight.grad.numpy(), model[1].running_mean.numpy())
+            results[name] = (out.detach().numpy(), model[0].weight.grad.detach().numpy(), model[1].running_mean.detach().numpy())
             assert out.backend == name
     for a, b in zip(results["numpy"], results[backend]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -401,9 +401,9 @@ def test_recurrent_dropout_applies_between_layers_in_training_only():
     mg.manual_seed(0)
     lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5)
     x = mg.randn(5, 2, 3)
-    train_a, train_b = lstm(x)[0].numpy(), lstm(x)[0].numpy()
+    train_a, train_b = lstm(x)[0].detach().numpy(), lstm(x)[0].detach().numpy()
     lstm.eval()
-    eval_a, eval_b = lstm(x)[0].numpy(), lstm(x)[0].numpy()
+    eval_a, eval_b = lstm(x)[0].detach().numpy(), lstm(x)[0].detach().numpy()
     assert not np.array_equal(train_a, train_b) and np.array_equal(eval_a, eval_b)
     with pytest.warns(UserWarning, match="no effect with num_layers=1"):
         nn.RNN(3, 4, dropout=0.2)

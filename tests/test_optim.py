@@ -48,7 +48,7 @@ def _run_against_torch(config, dtype, steps=25):
         topt.step()
         for m, t in zip(mp, tp):
             assert m.dtype == np.dtype(dtype)
-            worst = max(worst, float(np.abs(m.numpy().astype(np.float64) - t.detach().numpy()).max()))
+            worst = max(worst, float(np.abs(m.detach().numpy().astype(np.float64) - t.detach().numpy()).max()))
     return worst
 
 
@@ -89,7 +89,7 @@ def test_training_matches_pytorch_end_to_end():
         tsched.step()
         assert abs(ml.item() - tl.item()) < 1e-12
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(mm.state_dict()[k].numpy(), v.numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(mm.state_dict()[k].detach().numpy(), v.detach().numpy(), rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("cls, kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)), ("Adam", dict(lr=0.01)),
@@ -154,7 +154,7 @@ def test_checkpoint_resumes_training_exactly(tmp_path, cls, kwargs):
     sched2.load_state_dict(ckpt["scheduler"])
     _train_steps(model2, opt2, sched2, np.random.default_rng(1), 5)
     for (k, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=k)
     assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in opt2.param_groups]
 
 
@@ -169,7 +169,7 @@ def test_pytorch_optimizer_state_dict_loads_and_continues_identically():
             t.grad = torch.tensor(rng.standard_normal(t.shape))
         topt.step()
     sd = topt.state_dict()
-    as_numpy = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
+    as_numpy = {"state": {i: {k: v.detach().numpy() for k, v in s.items()} for i, s in sd["state"].items()},
                 "param_groups": sd["param_groups"]}
     mp = [nn.Parameter(mg.tensor(t.detach().numpy())) for t in tp]
     mopt = optim.Adam(mp)
@@ -182,18 +182,18 @@ def test_pytorch_optimizer_state_dict_loads_and_continues_identically():
         mopt.step()
         topt.step()
     for m, t in zip(mp, tp):
-        np.testing.assert_allclose(m.numpy(), t.detach().numpy(), rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(m.detach().numpy(), t.detach().numpy(), rtol=1e-13, atol=1e-14)
 
 
 def test_state_dict_layout_and_in_place_updates():
     p, q = nn.Parameter(mg.ones(2)), nn.Parameter(mg.ones(3))
     opt = optim.SGD([p, q], lr=0.5, momentum=0.9)
-    data = p.data
+    data = p._data
     p.grad = mg.ones(2)
     opt.step()
-    assert p.data is data and p.numpy().tolist() == [0.5, 0.5]  # updated in place
+    assert p._data is data and p.detach().numpy().tolist() == [0.5, 0.5]  # updated in place
     sd = opt.state_dict()
-    assert list(sd["state"]) == [0] and sd["state"][0]["momentum_buffer"].numpy().tolist() == [1.0, 1.0]
+    assert list(sd["state"]) == [0] and sd["state"][0]["momentum_buffer"].detach().numpy().tolist() == [1.0, 1.0]
     assert sd["param_groups"] == [dict(lr=0.5, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
                                        maximize=False, params=[0, 1])]
 
@@ -250,9 +250,9 @@ def test_zero_grad_and_skipped_parameters():
     opt = optim.SGD([p, q], lr=1.0)
     p.grad = mg.ones(2)
     opt.step()
-    assert q.numpy().tolist() == [1.0, 1.0] and p.numpy().tolist() == [0.0, 0.0]
+    assert q.detach().numpy().tolist() == [1.0, 1.0] and p.detach().numpy().tolist() == [0.0, 0.0]
     opt.zero_grad(set_to_none=False)
-    assert p.grad.numpy().tolist() == [0.0, 0.0]
+    assert p.grad.detach().numpy().tolist() == [0.0, 0.0]
     opt.zero_grad()
     assert p.grad is None
 
@@ -285,7 +285,7 @@ def test_step_on_every_backend(backend):
                 F.cross_entropy(model(mg.tensor(x)), [0, 1, 2, 0]).backward()
                 opt.step()
             assert all(p.backend == name for p in model.parameters())
-            results[name] = [p.numpy() for p in model.parameters()]
+            results[name] = [p.detach().numpy() for p in model.parameters()]
     for a, b in zip(results["numpy"], results[backend]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
@@ -354,14 +354,14 @@ def test_clip_grad_norm_matches_pytorch(norm_type, max_norm):
     ttotal = torch.nn.utils.clip_grad_norm_(tp, max_norm, norm_type)
     assert total.item() == pytest.approx(ttotal.item(), rel=1e-6) and total.dtype == mg.float32
     for m, t in zip(mp, tp):
-        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(m.grad.detach().numpy(), t.grad.detach().numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_clip_grad_norm_result_and_errors():
     p = nn.Parameter(mg.zeros(2))
     p.grad = mg.tensor([3.0, 4.0])
     assert nn.utils.clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.detach().numpy(), [0.6, 0.8], rtol=1e-5)
     assert nn.utils.clip_grad_norm_([nn.Parameter(mg.zeros(1))], 1.0).item() == 0.0
     p.grad = mg.tensor([float("nan"), 1.0])
     with pytest.raises(RuntimeError, match="error_if_nonfinite"):
@@ -370,4 +370,4 @@ def test_clip_grad_norm_result_and_errors():
         nn.utils.clip_grad_norm_([1.0], 1.0)
     p.grad = mg.tensor([-3.0, 0.5])
     nn.utils.clip_grad_value_([p], 1.0)
-    assert p.grad.numpy().tolist() == [-1.0, 0.5]
+    assert p.grad.detach().numpy().tolist() == [-1.0, 0.5]

@@ -64,7 +64,7 @@ def test_tensors_defaults(t):
     assert isinstance(t, mg.Tensor)
     assert t.dtype == mg.float64 and t.backend == mg.get_backend() and not t.requires_grad
     assert 0 <= t.ndim <= 4 and all(1 <= n <= 5 for n in t.shape)
-    x = t.numpy()
+    x = t.detach().numpy()
     assert np.all(np.isfinite(x)) and np.all(np.abs(x) <= 3)
     assert not np.any((x != 0) & (np.abs(x) < np.finfo(np.float64).tiny))  # no subnormals
 
@@ -75,14 +75,14 @@ def test_tensors_defaults(t):
        tensors(dtype=st.sampled_from(["float32", "float64"]), min_dims=2, max_dims=2, max_side=2))
 def test_tensors_shape_dtype_and_grad_as_asked(a, b, c, d):
     assert a.shape == (2, 3) and a.dtype == mg.float32 and a.requires_grad and a.is_leaf
-    assert b.shape in ((4,), ()) and b.dtype == mg.int64 and np.all(np.abs(b.numpy()) <= 10)
+    assert b.shape in ((4,), ()) and b.dtype == mg.int64 and np.all(np.abs(b.detach().numpy()) <= 10)
     assert c.shape == (5,) and c.dtype == mg.bool_
     assert d.ndim == 2 and max(d.shape) <= 2 and d.dtype in (mg.float32, mg.float64)
 
 
 @given(tensors(elements=st.floats(0.5, 1.0), shape=(3, 3)))
 def test_tensors_custom_elements(t):
-    assert np.all((t.numpy() >= 0.5) & (t.numpy() <= 1.0))
+    assert np.all((t.detach().numpy() >= 0.5) & (t.detach().numpy() <= 1.0))
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
@@ -182,7 +182,7 @@ def test_check_function_keeps_values_inside_the_domain():
     seen = []
 
     def fn(x):
-        seen.append(x.numpy())
+        seen.append(x.detach().numpy())
         return x.log()  # NaN (and a failure) anywhere at or below 0
 
     check_function(fn, 1, domain=(0.0, 2.0), max_examples=10)

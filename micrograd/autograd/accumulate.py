@@ -26,19 +26,19 @@ def add(acc, g, in_place):
     """
     if acc is None:
         return g
-    arr = acc.data
+    arr = acc._data
     counts = (sys.getrefcount(acc), sys.getrefcount(arr))
     if in_place is _MEASURE:
         return counts
     if (in_place and _ALONE is not None and counts[0] <= _ALONE[0] and counts[1] <= _ALONE[1] and arr.base is None
-            and arr.shape == g.data.shape and arr.dtype == g.data.dtype and getattr(arr.flags, "writeable", True)):
-        acc._backend.axpby_(arr, 1, g.data, 1)
+            and arr.shape == g._data.shape and arr.dtype == g._data.dtype and getattr(arr.flags, "writeable", True)):
+        acc._backend.axpby_(arr, 1, g._data, 1)
         return acc
     return acc + g
 
 
 class _Slot:
-    __slots__ = ("data",)
+    __slots__ = ("_data",)
 
 
 def _calibrate():
@@ -47,9 +47,9 @@ def _calibrate():
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         return None
     slot = [_Slot()]
-    slot[0].data = []
+    slot[0]._data = []
     alone = add(slot[0], None, _MEASURE)
-    other, other_data = slot[0], slot[0].data  # noqa: F841  (a second holder of each, for the count)
+    other, other_data = slot[0], slot[0]._data  # noqa: F841  (a second holder of each, for the count)
     shared = add(slot[0], None, _MEASURE)
     return alone if shared == (alone[0] + 1, alone[1] + 1) else None
 

@@ -7,6 +7,8 @@ their Node; backward (reverse.py) walks the Nodes from an output back to the lea
 import weakref
 
 from .. import backend as _backend_registry
+from ..errors import RuntimeValueError
+from . import inplace
 from .grad_mode import _anomaly, _grad_enabled, all_finite, user_frame
 
 _Tensor = None  # micrograd.tensor.Tensor, set by that module (which imports this package)
@@ -17,38 +19,74 @@ RELEASED = ("backward: trying to backward through the graph a second time (or to
 
 
 class Context:
-    """What a Function's forward leaves for its backward: saved tensors and any attributes it sets."""
+    """What a Function's forward leaves for its backward: saved tensors and any attributes it sets.
 
-    def __init__(self, backend):
+    Tensors are saved with their versions; reading them back after one changed in place raises (PyTorch's
+    rule), and so does reading an output saved with saves_output after it changed.
+    """
+
+    # defaults, read from the class until a forward or _record sets them (a context is made per op call)
+    needs_input_grad = ()
+    _saved = ()
+    _versions = []
+    _out = None
+    _out_versions = None  # per output: (its storage's version counter, the version when saved)
+    _node = None  # a weak reference to the node, for output()
+    _released = False
+
+    def __init__(self, backend, fn):
         self.backend = backend
-        self.needs_input_grad = ()
-        self._saved = ()
-        self._out = None
-        self._node = None  # a weak reference to the node, for output()
-        self._released = False
+        self._fn = fn
 
     def save_for_backward(self, *tensors):
         """Keep Tensors (or None) for backward; read them back with `ctx.saved_tensors`."""
         self._saved = tensors
+        if self.needs_input_grad:  # recording: backward will read them (else nothing will)
+            self._versions = inplace.versions(tensors)
+            if inplace._watch.get() is not None:
+                inplace.saving(tensors)
 
     @property
     def saved_tensors(self):
         if self._released:
             raise RuntimeError(RELEASED)
+        if self._saved and inplace.versions(self._saved) != self._versions:
+            for t, v in zip(self._saved, self._versions):
+                if t is not None and inplace.version(t) != v:
+                    raise RuntimeValueError(_modified(t, inplace.version(t), v, self._fn))
         return self._saved
 
     def output(self, index=0):
         """The op's output `index` as a Tensor on the graph (for backward rules written with the output)."""
         if self._released:
             raise RuntimeError(RELEASED)
+        counter, v = self._out_versions[index]
+        if counter[0] != v:
+            t = _Tensor._make(self._out[index], self.backend, True, self._node(), index)
+            raise RuntimeValueError(_modified(t, counter[0], v, self._fn))
         return _Tensor._make(self._out[index], self.backend, True, self._node(), index)
 
     def _release(self):
         d = self.__dict__
-        kept = (d["backend"], d["needs_input_grad"])
+        kept = (d["backend"], self.needs_input_grad, d["_fn"])
         d.clear()
-        d["backend"], d["needs_input_grad"] = kept
+        d["backend"], d["needs_input_grad"], d["_fn"] = kept
         d["_released"] = True
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _modified(t, now, saved, fn):
+    """PyTorch's message for a saved tensor changed in place, naming the op whose backward needed it."""
+    what = f"[{_TYPE_NAMES.get(t.dtype.name, t.dtype.name.capitalize())}Tensor [{', '.join(map(str, t.shape))}]]"
+    if t._node is not None:
+        what += f", which is output {t._index} of {t._node.name},"
+    return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"{what} is at version {now}; expected version {saved} instead (needed by the backward of "
+            f"{fn.__name__}). Hint: the tensor was changed in place after the op saved it; change a copy "
+            f"(x.clone()) or make the change before the op")
 
 
 class Node:
@@ -84,6 +122,7 @@ class Function:
     """
 
     saves_output = False  # True: apply keeps the output arrays for ctx.output()
+    makes_view = False  # True: forward may return views of its first argument, and says so in ctx.view
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -97,17 +136,19 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on `args` and, when an input requires grad and recording is on, record the graph."""
         backend, requires = None, False
+        enabled = _grad_enabled.get()
         for a in args:  # the backend the Tensor arguments share, and whether one of them requires grad
             if isinstance(a, _Tensor):
+                if a._view is not None and enabled:  # a view whose root changed in place through another alias
+                    inplace.refresh(a)
                 if backend is None:
                     backend = a._backend
                 elif a._backend is not backend:
-                    _mixed_backends(cls, backend, a._backend)
-                requires = requires or a.requires_grad
+                    backend = _mixed_backends(cls, backend, a._backend)
+                requires = requires or a._requires_grad
         if backend is None:
             backend = _backend_registry.current()
-        enabled = _grad_enabled.get()
-        ctx = Context(backend)
+        ctx = Context(backend, cls)
         edges = None
         if requires and enabled:
             ctx.needs_input_grad, edges = _edges(args)
@@ -127,12 +168,32 @@ class Function:
         where = _check_forward(cls, args, outs) if _anomaly.get() else None
         if edges is not None:
             _record(cls, ctx, edges, outs, where)
+        if cls.makes_view and ctx.__dict__.get("view"):
+            if enabled:
+                _mark_views(cls, ctx.view, args[0], kwargs, outs, single)
+            else:  # views made with recording off share the storage's version, not its history
+                for o in outs:
+                    o._view = inplace.NoGradView(args[0])
         return outs[0] if single else tuple(outs)
 
 
 def _mixed_backends(fn, first, other):
-    raise ValueError(f"{fn.__name__}: tensors live on different backends; got {first.name!r} and {other.name!r} "
-                     f"(move one with .to(name))")
+    """The backend of an op on tensors of two backends: the first one's, when both are on the same device (numpy
+    and numba: "cpu"); PyTorch's error otherwise."""
+    if first.device == other.device:
+        return first
+    raise RuntimeValueError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                            f"{first.device} and {other.device}! ({fn.__name__}: backends {first.name!r} and "
+                            f"{other.name!r}; move one with .to())")
+
+
+def _mark_views(fn, kind, base, kwargs, outs, single):
+    """The outputs share the first argument's storage: views, recreated from it by the same op (see inplace)."""
+    if single:
+        outs[0]._view = inplace.View(base, lambda b: fn.apply(b, **kwargs), None if kind is True else kind)
+        return
+    for i, o in enumerate(outs):
+        o._view = inplace.View(base, lambda b, i=i: fn.apply(b, **kwargs)[i], "multi", fn.__name__)
 
 
 def _edges(args):
@@ -140,7 +201,7 @@ def _edges(args):
     or (the leaf itself, 0)."""
     needs, edges = [], []
     for a in args:
-        if isinstance(a, _Tensor) and a.requires_grad:
+        if isinstance(a, _Tensor) and a._requires_grad:
             needs.append(True)
             edges.append((a._node, a._index) if a._node is not None else (a, 0))
         else:
@@ -154,7 +215,7 @@ def _as_output(fn, o, backend):
         if o._backend is not backend and not getattr(fn, "crosses_backends", False):
             raise ValueError(f"{fn.__name__}: forward returned a tensor on backend {o._backend.name!r}; "
                              f"its inputs are on {backend.name!r}")
-        return _Tensor._make(o.data, o._backend, False, None, 0)
+        return _Tensor._make(o._data, o._backend, False, None, 0)
     if isinstance(o, backend.array_type):
         return _Tensor._make(o, backend, False, None, 0)
     raise TypeError(f"{fn.__name__}: forward must return Tensors; got {type(o).__name__}")
@@ -171,16 +232,21 @@ def _check_forward(fn, args, outs):
 
 def _record(fn, ctx, edges, outs, where):
     """Make the node of this application and hang the floating outputs on it."""
-    node = Node(fn, ctx, edges, tuple([(o.data.shape, o.data.dtype) for o in outs]) if len(outs) > 1
-                else ((outs[0].data.shape, outs[0].data.dtype),))
+    node = Node(fn, ctx, edges, tuple([(o._data.shape, o._data.dtype) for o in outs]) if len(outs) > 1
+                else ((outs[0]._data.shape, outs[0]._data.dtype),))
     node.where = where
     if fn.saves_output:
         # A weak reference: the node owns its context, and a cycle between them would leave both (and
         # whatever the context holds) to the cyclic garbage collector instead of freeing them.
-        ctx._out = tuple(o.data for o in outs)
+        ctx._out = tuple(o._data for o in outs)
+        versions = []
+        for o in outs:  # each output's storage gets its version counter now: its in-place changes are counted
+            o._version_counter = [0]
+            versions.append((o._version_counter, 0))
+        ctx._out_versions = versions
         ctx._node = weakref.ref(node)
     for i, o in enumerate(outs):
-        if o.data.dtype.kind == "f":
-            o.requires_grad = True
+        if o._data.dtype.kind == "f":
+            o._requires_grad = True
             o._node = node
             o._index = i

@@ -86,4 +86,4 @@ def user_frame():
 
 def all_finite(t):
     """No NaN or Inf in the Tensor t (True for integer and bool tensors)."""
-    return t.dtype.kind != "f" or t._backend.all_finite(t.data)
+    return t.dtype.kind != "f" or t._backend.all_finite(t._data)

@@ -79,7 +79,7 @@ class _Gradients:
         """Put the roots' gradients in their slots; returns the nodes to visit, users before their inputs."""
         root_nodes = []
         for t, g in zip(roots, root_grads):
-            self.seen_arrays.add(id(g.data))
+            self.seen_arrays.add(id(g._data))
             key, i = (t._node, t._index) if t._node is not None else (t, 0)
             if key is t._node and key not in self.slots:
                 root_nodes.append(key)
@@ -132,8 +132,8 @@ class _Gradients:
             if edge is None or g is None:
                 continue
             target, idx = edge
-            shape, dtype = target.out_meta[idx] if type(target) is Node else (target.data.shape, target.data.dtype)
-            if type(g) is not Tensor or g.data.shape != shape or g.data.dtype != dtype or node.where is not None:
+            shape, dtype = target.out_meta[idx] if type(target) is Node else (target._data.shape, target._data.dtype)
+            if type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype or node.where is not None:
                 g = _checked(node, g, shape, dtype)
             slot = self.slots.get(target)
             if slot is None:  # _slot's work, inline: this loop runs for every edge of every node
@@ -167,10 +167,10 @@ def _checked(node, g, shape, dtype):
     that shape; finite under detect_anomaly) and cast to the dtype."""
     if not isinstance(g, function._Tensor):
         raise TypeError(f"{node.name}.backward returned a {type(g).__name__}; expected a Tensor")
-    if g.data.shape != shape:
+    if g._data.shape != shape:
         raise RuntimeError(f"{node.name}.backward: gradient shape {g.shape} does not match the input shape "
                            f"{tuple(shape)}")
-    if g.data.dtype != dtype:
+    if g._data.dtype != dtype:
         g = g.astype(dtype)
     if node.where is not None and not all_finite(g):
         raise RuntimeError(f"detect_anomaly: the backward of {node.name} produced NaN or Inf in its gradient; "
@@ -206,7 +206,7 @@ def _store_grad(t, g, create_graph, seen_arrays):
 
 def _owned(g, seen_arrays):
     """`g` detached, copied if its array may be shared (a view, or already handed to another tensor)."""
-    arr = g.data
+    arr = g._data
     if arr.base is not None or id(arr) in seen_arrays:
         arr = g._backend.copy(arr)
     seen_arrays.add(id(arr))
@@ -216,13 +216,13 @@ def _owned(g, seen_arrays):
 def _root_grad(t, grad, op):
     Tensor = function._Tensor
     if grad is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(f"{op}: grad can be created implicitly only for a single-element output; got "
                                f"shape {t.shape}. Pass the gradient of the output, e.g. y.backward(mg.ones_like(y))")
         return Tensor._make(t._backend.full(t.shape, 1, t.dtype), t._backend, False, None, 0)
     if not isinstance(grad, Tensor):
         grad = Tensor(grad, dtype=t.dtype, backend=t._backend.name)
-    if grad.data.shape != t.data.shape:
+    if grad._data.shape != t._data.shape:
         raise RuntimeError(f"{op}: the gradient's shape {grad.shape} does not match the output's {t.shape}")
     if grad._backend is not t._backend:
         raise ValueError(f"{op}: gradient on backend {grad._backend.name!r}, output on {t._backend.name!r}")
@@ -231,7 +231,7 @@ def _root_grad(t, grad, op):
 
 def backward(tensor, grad=None, retain_graph=False, create_graph=False):
     """Accumulate d(tensor)/d(leaf) into every leaf's `.grad` (see Tensor.backward)."""
-    if not tensor.requires_grad:
+    if not tensor._requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no graph (did you create it "
                            "inside no_grad, or forget requires_grad=True on an input?)")
     g = _root_grad(tensor, grad, "backward")
@@ -257,10 +257,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
     for i, t in enumerate(outputs):
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad and has no graph")
     roots = [_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
     if retain_graph is None:

@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..factories import generator, zeros_like
+from .. import random as rng
+from ..factories import zeros_like
 from ..ops import BinaryCrossEntropy, Erf, Im2Col, Linear
 from ..tensor import Tensor
 
@@ -222,7 +223,7 @@ def dropout(x, p=0.5, training=True):
         return x
     if p == 1:
         return x * 0
-    keep = generator().random(x.shape) >= p
+    keep = rng.host().random(x.shape) >= p
     return x * _const(keep * (1 / (1 - p)), x)
 
 
@@ -231,7 +232,7 @@ def dropout(x, p=0.5, training=True):
 def _class_targets(op, targets, n_classes, ignore_index):
     """Integer class targets as a host int64 array, every value in [0, n_classes) or ignore_index."""
     if isinstance(targets, Tensor):  # only read here: a host tensor's own array needs no copy
-        arr = targets.data if type(targets.data) is np.ndarray else targets.numpy()
+        arr = targets._data if type(targets._data) is np.ndarray else targets._host()
     else:
         arr = np.asarray(targets)
     if arr.dtype.kind not in "iu":
@@ -454,9 +455,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         for buf, stat in ((running_mean, mean.detach()), (running_var, var.detach() * (n / (n - 1)))):
             if isinstance(buf, Tensor):
                 new = buf.detach() * (1 - momentum) + stat.reshape(c) * momentum
-                buf._backend.assign_(buf.data, new.data)
+                buf._backend.assign_(buf._data, new._data)
             elif buf is not None:  # a NumPy buffer, updated in place on the host
-                buf[...] = buf * (1 - momentum) + stat.numpy().reshape(c) * momentum
+                buf[...] = buf * (1 - momentum) + stat._host().reshape(c) * momentum
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when not training; got None")
@@ -475,7 +476,7 @@ def embedding(input, weight, padding_idx=None):  # noqa: A002
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim); got shape {weight.shape}")
-    idx = input.numpy() if isinstance(input, Tensor) else np.asarray(input)
+    idx = input._host() if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
     v = weight.shape[0]

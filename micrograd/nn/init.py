@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from ..factories import generator
+from .. import random as rng
+from ..autograd import inplace
 from ..tensor import Tensor
 
 
@@ -21,7 +22,8 @@ def _check(op, t):
 
 def _fill(t, host):
     b = t._backend
-    b.assign_(t.data, b.asarray(np.asarray(host), t.dtype))
+    b.assign_(t._data, b.asarray(np.asarray(host), t.dtype))
+    inplace.counter(t)[0] += 1  # an in-place change under no_grad, as PyTorch's initialisers make
     return t
 
 
@@ -62,16 +64,16 @@ def _fan(op, t, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with samples from U(a, b)."""
     _check("uniform_", tensor)
-    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+    return _fill(tensor, rng.host(generator, "uniform_").uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with samples from N(mean, std^2)."""
     _check("normal_", tensor)
-    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+    return _fill(tensor, rng.host(generator, "normal_").normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):
@@ -90,35 +92,35 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     _check("xavier_uniform_", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check("xavier_normal_", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He uniform: U(-bound, bound) with bound = gain(nonlinearity, a) * sqrt(3 / fan)."""
     _check("kaiming_uniform_", tensor)
     if 0 in tensor.shape:
         return tensor
     fan = _fan("kaiming_uniform_", tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2) with std = gain(nonlinearity, a) / sqrt(fan)."""
     _check("kaiming_normal_", tensor)
     if 0 in tensor.shape:
         return tensor
     fan = _fan("kaiming_normal_", tensor, mode)
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)

@@ -338,7 +338,7 @@ class Module:
         for target, host in staged:
             if _is_tensor(target):
                 b = target._backend
-                b.assign_(target.data, b.asarray(host, target.dtype))
+                b.assign_(target._data, b.asarray(host, target.dtype))
             else:
                 target.data = float(host)
         return IncompatibleKeys(missing, unexpected)
@@ -351,41 +351,50 @@ class Module:
                 seen.add(id(t))
                 yield t
 
-    def to(self, target):
-        """Move every parameter and buffer to a backend (a name), or cast the floating ones to a float dtype.
+    def to(self, *args, **kwargs):
+        """Move every parameter and buffer to a device or backend, and/or cast the floating ones to a floating
+        dtype, as PyTorch's Module.to: to(device), to(dtype), to(device, dtype), to(tensor), keywords device=,
+        dtype=. Works in place: the Parameter objects stay the same, so an optimizer built on them keeps
+        working. Gradients move with their parameters. Returns self."""
+        from micrograd import devices, dtypes
 
-        Works in place: the Parameter objects stay the same, so an optimizer built on them keeps working.
-        Gradients move with their parameters. Returns self.
-        """
-        from micrograd import backend as registry
-        from micrograd import dtypes
-
-        if registry.is_name(target):
-            b = registry.backend_object(target)
-            for t in self._tensors():
-                if t._backend is not b:
-                    t.data = b.asarray(t._backend.to_numpy(t.data), t.dtype)
-                    t._backend = b
-                    if t.grad is not None:
-                        t.grad = t.grad.detach().to(b.name)
-            return self
-        dtype = dtypes.as_dtype(target, f"{type(self).__name__}.to")
-        if not dtypes.is_floating(dtype):
-            raise TypeError(f"{type(self).__name__}.to: a module casts only to a floating dtype; got {dtype.name}")
+        target, dtype, _ = devices.parse_to(args, kwargs, f"{type(self).__name__}.to")
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype, f"{type(self).__name__}.to")
+            if not dtypes.is_floating(dtype):
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                                f"dtype={dtype.name}")
         for t in self._tensors():
-            if t.dtype.kind == "f" and t.dtype != dtype:
-                t.data = t._backend.astype(t.data, dtype)
+            b = t._backend if target is None else devices.backend_of_target(t._backend, target)
+            if b is not t._backend:
+                t._data = b.asarray(t._backend.to_numpy(t._data), t.dtype)
+                t._backend = b
+                if t.grad is not None:
+                    t.grad = t.grad.detach().to(b)
+            if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:
+                t._data = t._backend.astype(t._data, dtype)
                 if t.grad is not None:
                     t.grad = t.grad.detach().astype(dtype)
         return self
 
+    def cpu(self):
+        """Move parameters and buffers to the CPU backend in force; return self."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """Move parameters and buffers to the CUDA backend; return self."""
+        return self.to("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
+
     def float(self):  # noqa: A003  (PyTorch's name)
         """Cast floating parameters and buffers to float32 in place; return self."""
-        return self.to("float32")
+        return self.to(dtype="float32")
 
     def double(self):
         """Cast floating parameters and buffers to float64 in place; return self."""
-        return self.to("float64")
+        return self.to(dtype="float64")
+
+    def half(self):
+        return self.to(dtype="float16")
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad on every parameter (freeze with False); return self."""
@@ -430,7 +439,7 @@ def _host_value(name, value, target):
     from micrograd.engine import Value
 
     if _is_tensor(value):
-        host = value.numpy()
+        host = value._host()
     elif isinstance(value, Value):
         host = np.asarray(value.data)
     else:
@@ -441,7 +450,7 @@ def _host_value(name, value, target):
         if host is None or host.dtype.kind not in "biuf":
             return None, (f"'{name}' must be numeric (a Tensor, a NumPy array or a number); got "
                           f"{type(value).__name__}" + ("" if host is None else f" of dtype {host.dtype}"))
-    shape = tuple(np.shape(target.data)) if _is_tensor(target) else ()
+    shape = tuple(target.shape) if _is_tensor(target) else ()
     if host.shape != shape:
         return None, f"size mismatch for '{name}': expected shape {shape}; got {host.shape}"
     kind = target.dtype.kind if _is_tensor(target) else "f"

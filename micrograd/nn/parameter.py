@@ -1,5 +1,6 @@
 """`Parameter`: a Tensor that a Module registers as trainable when assigned as an attribute."""
 from .. import dtypes
+from ..autograd import inplace
 from ..tensor import Tensor
 
 
@@ -21,20 +22,23 @@ class Parameter(Tensor):
             if data.dtype.kind != "f":
                 raise TypeError(f"Parameter: only floating-point tensors can be parameters; got dtype "
                                 f"{data.dtype.name}")
-            arr, backend = data.data, data._backend
+            arr, backend = data._data, data._backend
+            counter = inplace.counter(data)  # shares storage and version with data, as PyTorch's does
         else:
             t = Tensor(data)
             if t.dtype.kind != "f":
                 raise TypeError(f"Parameter: only floating-point data can be a parameter; got dtype {t.dtype.name}")
-            arr, backend = t.data, t._backend
-        self.data = arr
+            arr, backend, counter = t._data, t._backend, None
+        self._data = arr
         self._backend = backend
         self.grad = None
         self._node = None
         self._index = 0
         self._hooks = None
         self._retains_grad = False
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
+        self._version_counter = counter
+        self._view = None
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -32,7 +32,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return tensor(0.0)
     norms = []
     for g in grads:
-        b, a = g._backend, g._backend.abs(g.data)
+        b, a = g._backend, g._backend.abs(g._data)
         if norm_type == math.inf:
             norms.append(float(b.to_numpy(b.max(a, None, False))) if a.size else 0.0)
         else:
@@ -47,7 +47,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         b = g._backend
-        b.assign_(g.data, b.mul(g.data, coef))
+        b.assign_(g._data, b.mul(g._data, coef))
     return tensor(total, dtype=grads[0].dtype)
 
 
@@ -56,4 +56,4 @@ def clip_grad_value_(parameters, clip_value):
     clip_value = float(clip_value)
     for g in _grads("clip_grad_value_", parameters):
         b = g._backend
-        b.assign_(g.data, b.clip(g.data, -clip_value, clip_value))
+        b.assign_(g._data, b.clip(g._data, -clip_value, clip_value))

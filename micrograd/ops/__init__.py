@@ -1,7 +1,8 @@
 """Every differentiable op of the engine (each a Function), grouped by kind, and the functions that apply them;
 Tensor methods, mg.* functions and nn.functional call these.
 
-    elementwise.py  unary maths, broadcasting arithmetic, comparisons, where, casts, backend transfers
+    elementwise.py  unary maths, comparisons, where, casts, backend transfers
+    arithmetic.py   + - * / ** // %, maximum/minimum, bitwise operators, and PyTorch's type promotion
     activation.py   tanh, sigmoid, relu and their fused gradients; erf
     reduce.py       sum, max/min, mean, var, argmax/argmin, logsumexp, softmax, log_softmax
     movement.py     reshape, permute, broadcast, indexing and its adjoint, concatenate, stack, unbind, pad
@@ -15,6 +16,7 @@ Tensor methods, mg.* functions and nn.functional call these.
 """
 
 from .elementwise import *  # noqa: F401,F403  (each module's __all__)
+from .arithmetic import *  # noqa: F401,F403  (each module's __all__)
 from .activation import *  # noqa: F401,F403  (each module's __all__)
 from .linalg import *  # noqa: F401,F403  (each module's __all__)
 from .linear import *  # noqa: F401,F403  (each module's __all__)
@@ -24,4 +26,5 @@ from .conv import *  # noqa: F401,F403  (each module's __all__)
 from .pooling import *  # noqa: F401,F403  (each module's __all__)
 from .loss import *  # noqa: F401,F403  (each module's __all__)
 from .rnn import *  # noqa: F401,F403  (each module's __all__)
-from .util import METHODS, PUBLIC  # noqa: F401
+from .inplace import *  # noqa: F401,F403  (each module's __all__)
+from .util import INPLACE, METHODS, PUBLIC  # noqa: F401

@@ -15,7 +15,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.tanh(x.data)
+        return x._backend.tanh(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -29,7 +29,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.sigmoid(x.data)
+        return x._backend.sigmoid(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -43,7 +43,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.relu(x.data)
+        return x._backend.relu(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -59,7 +59,7 @@ class ReluGrad(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(y)
-        return g._backend.relu_backward(g.data, y.data)
+        return g._backend.relu_backward(g._data, y._data)
 
     @staticmethod
     def backward(ctx, gg):
@@ -73,7 +73,7 @@ class TanhGrad(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g._backend.tanh_backward(g.data, y.data)
+        return g._backend.tanh_backward(g._data, y._data)
 
     @staticmethod
     def backward(ctx, gg):
@@ -88,7 +88,7 @@ class SigmoidGrad(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g._backend.sigmoid_backward(g.data, y.data)
+        return g._backend.sigmoid_backward(g._data, y._data)
 
     @staticmethod
     def backward(ctx, gg):

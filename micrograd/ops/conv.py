@@ -11,7 +11,7 @@ class Im2Col(Function):
     @staticmethod
     def forward(ctx, x, kh, kw, stride):
         ctx.shape, ctx.stride = x.shape, stride
-        return x._backend.im2col(x.data, kh, kw, stride)
+        return x._backend.im2col(x._data, kh, kw, stride)
 
     @staticmethod
     def backward(ctx, g):
@@ -24,7 +24,7 @@ class Col2Im(Function):
     @staticmethod
     def forward(ctx, cols, shape, stride):
         ctx.k, ctx.stride = cols.shape[2:4], stride
-        return cols._backend.col2im(cols.data, shape, stride)
+        return cols._backend.col2im(cols._data, shape, stride)
 
     @staticmethod
     def backward(ctx, g):

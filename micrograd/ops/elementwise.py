@@ -1,5 +1,5 @@
-"""Elementwise ops: unary maths, broadcasting binary arithmetic, comparisons, where, casts (activations:
-activation.py)."""
+"""Elementwise ops: unary maths, comparisons, where, casts, backend transfers (binary arithmetic: arithmetic.py;
+activations: activation.py)."""
 import numpy as np
 
 from .. import dtypes
@@ -7,9 +7,8 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, lift, register, unbroadcast
 
-__all__ = ["Abs", "Add", "Cast", "Clip", "Cos", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "Sin",
-           "Sqrt", "Sub", "ToBackend", "Where", "abs", "binary", "clip", "compare", "cos", "exp", "log", "maximum",
-           "minimum", "sign", "sin", "sqrt", "where"]
+__all__ = ["Abs", "Cast", "Clip", "Cos", "Exp", "Log", "Neg", "Sin", "Sqrt", "ToBackend", "Where", "abs", "clip",
+           "compare", "cos", "exp", "log", "neg", "negative", "sign", "sin", "sqrt", "where"]
 
 
 
@@ -18,7 +17,7 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.neg(x.data)
+        return x._backend.neg(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -32,7 +31,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.exp(x.data)
+        return x._backend.exp(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -45,7 +44,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x._backend.log(x.data)
+        return x._backend.log(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -60,7 +59,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._backend.sqrt(x.data)
+        return x._backend.sqrt(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -73,7 +72,7 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x._backend.sin(x.data)
+        return x._backend.sin(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -87,7 +86,7 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x._backend.cos(x.data)
+        return x._backend.cos(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -101,7 +100,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x._backend.abs(x.data)
+        return x._backend.abs(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -116,7 +115,7 @@ class Clip(Function):
     def forward(ctx, x, lo=None, hi=None):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        return x._backend.clip(x.data, lo, hi)
+        return x._backend.clip(x._data, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
@@ -124,138 +123,15 @@ class Clip(Function):
         b = x._backend
         inside = b.full(x.shape, True, dtypes.bool_)
         if ctx.lo is not None:
-            inside = b.mul(inside, b.compare("ge", x.data, ctx.lo))
+            inside = b.mul(inside, b.compare("ge", x._data, ctx.lo))
         if ctx.hi is not None:
-            inside = b.mul(inside, b.compare("le", x.data, ctx.hi))
+            inside = b.mul(inside, b.compare("le", x._data, ctx.hi))
         return g * Tensor._make(b.astype(inside, g.dtype), b, False, None, 0)
 
 
 def sign(x):
     """sign(x) as a constant tensor of x's dtype (no gradient)."""
-    return Tensor._make(x._backend.sign(x.data), x._backend, False, None, 0)
-
-
-class Add(Function):
-    """a + b; d/da = 1, d/db = 1 (reduced over broadcast axes)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
-        return a._backend.add(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        sa, sb = ctx.shapes
-        na, nb = ctx.needs_input_grad
-        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
-
-
-class Sub(Function):
-    """a - b; d/da = 1, d/db = -1."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.shapes = (a.shape, b.shape)
-        return a._backend.sub(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        sa, sb = ctx.shapes
-        na, nb = ctx.needs_input_grad
-        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
-
-
-class Mul(Function):
-    """a * b; d/da = b, d/db = a."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.mul(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (unbroadcast(g * b, a.shape) if na else None, unbroadcast(g * a, b.shape) if nb else None)
-
-
-class Div(Function):
-    """a / b; d/da = 1/b, d/db = -a/b^2."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.div(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        ga = unbroadcast(g / b, a.shape) if na else None
-        gb = unbroadcast(-g * a / (b * b), b.shape) if nb else None
-        return ga, gb
-
-
-class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a == 0, as PyTorch)."""
-
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.pow(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        ga = gb = None
-        if na:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
-        if nb:
-            safe = where(a == 0, 1, a)
-            gb = unbroadcast(g * ctx.output() * safe.log(), b.shape)
-        return ga, gb
-
-
-class Maximum(Function):
-    """max(a, b); the gradient goes to the larger input, split evenly on ties (as PyTorch)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.maximum(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _select_grads(ctx, g, a, b, "gt")
-
-
-class Minimum(Function):
-    """min(a, b); the gradient goes to the smaller input, split evenly on ties (as PyTorch)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.minimum(a.data, b.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _select_grads(ctx, g, a, b, "lt")
-
-
-def _select_grads(ctx, g, a, b, wins):
-    bk = a._backend
-    win = bk.astype(bk.compare(wins, a.data, b.data), g.dtype)
-    tie = bk.astype(bk.compare("eq", a.data, b.data), g.dtype)
-    wa = Tensor._make(bk.add(win, bk.mul(tie, 0.5)), bk, False, None, 0)
-    wb = Tensor._make(bk.sub(bk.sub(bk.full((), 1, g.dtype), win), bk.mul(tie, 0.5)), bk, False, None, 0)
-    na, nb = ctx.needs_input_grad
-    return (unbroadcast(g * wa, a.shape) if na else None, unbroadcast(g * wb, b.shape) if nb else None)
+    return Tensor._make(x._backend.sign(x._data), x._backend, False, None, 0)
 
 
 class Where(Function):
@@ -264,8 +140,8 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = (a.shape, b.shape)
-        return a._backend.where(cond.data, a.data, b.data)
+        ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.where(cond._data, a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -284,7 +160,7 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
-        return x._backend.astype(x.data, dtype)
+        return x._backend.astype(x._data, dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -299,23 +175,11 @@ class ToBackend(Function):
     @staticmethod
     def forward(ctx, x, backend):
         ctx.source = x._backend.name
-        return Tensor._make(backend.asarray(x._backend.to_numpy(x.data), x.dtype), backend, False, None, 0)
+        return Tensor._make(backend.asarray(x._backend.to_numpy(x._data), x.dtype), backend, False, None, 0)
 
     @staticmethod
     def backward(ctx, g):
         return g.to(ctx.source)
-
-
-def binary(cls, a, b):
-    """Apply the broadcasting binary op `cls` to Tensors, NumPy arrays and Python numbers."""
-    op = cls.__name__.lower()
-    if not isinstance(a, Tensor):
-        a = lift(a, b, op)
-    elif not isinstance(b, Tensor):
-        b = lift(b, a, op)
-    if a.data.shape != b.data.shape:
-        broadcast_shapes(op, a.shape, b.shape)
-    return cls.apply(a, b)
 
 
 def compare(opname, a, b):
@@ -329,9 +193,9 @@ def compare(opname, a, b):
             return NotImplemented
     if a._backend is not b._backend:
         raise ValueError(f"{opname}: tensors live on different backends; got {a.backend!r} and {b.backend!r}")
-    if a.data.shape != b.data.shape:
+    if a._data.shape != b._data.shape:
         broadcast_shapes(opname, a.shape, b.shape)
-    return Tensor._make(a._backend.compare(opname, a.data, b.data), a._backend, False, None, 0)
+    return Tensor._make(a._backend.compare(opname, a._data, b._data), a._backend, False, None, 0)
 
 
 @export(method=False)
@@ -343,7 +207,7 @@ def where(cond, a, b):
     if not isinstance(cond, Tensor):
         cond = Tensor(np.asarray(cond, dtype=bool), backend=like.backend)
     if cond.dtype != dtypes.bool_:
-        cond = Tensor._make(cond._backend.compare("ne", cond.data, 0), cond._backend, False, None, 0)
+        cond = Tensor._make(cond._backend.compare("ne", cond._data, 0), cond._backend, False, None, 0)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a))
     if not isinstance(a, Tensor):
@@ -356,19 +220,7 @@ def where(cond, a, b):
     return Where.apply(cond, a, b)
 
 
-@export(method=False)
-def maximum(a, b):
-    """Elementwise maximum; gradient split evenly on ties."""
-    return binary(Maximum, a, b)
-
-
-@export(method=False)
-def minimum(a, b):
-    """Elementwise minimum; gradient split evenly on ties."""
-    return binary(Minimum, a, b)
-
-
-@export("clip", "clamp")
+@export("clip", "clamp", inplace=True)
 def clip(x, min=None, max=None):
     """x limited to [min, max] (either may be None); gradient 1 inside the closed interval."""
     if min is None and max is None:
@@ -379,7 +231,7 @@ def clip(x, min=None, max=None):
     return Clip.apply(x, lo=min, hi=max)
 
 
-def unary(cls, doc, name=None):
+def unary(cls, doc, name=None, inplace=True):
     """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like), registered as that and
     as the method Tensor.<name>() (which calls the op directly: the hot path)."""
     name = name or cls.__name__.lower()
@@ -391,10 +243,12 @@ def unary(cls, doc, name=None):
         return cls.apply(self)
     for f in (fn, method):
         f.__name__, f.__qualname__, f.__doc__ = name, name, doc
-    register(name, fn, method)
+    register(name, fn, method, inplace)
     return fn
 
 
+neg = unary(Neg, "-x elementwise.")
+negative = unary(Neg, "-x elementwise.", "negative")
 exp = unary(Exp, "exp(x) elementwise.")
 log = unary(Log, "Natural logarithm elementwise.")
 sqrt = unary(Sqrt, "Square root elementwise.")

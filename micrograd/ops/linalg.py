@@ -14,19 +14,23 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._backend.matmul(a.data, b.data)
+        needs = ctx.needs_input_grad
+        if needs:  # recording: backward needs the shapes and the operands each gradient reads
+            ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+            ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.matmul(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
-        if a.data.ndim == 2 and b.data.ndim == 2:  # shapes known to fit: skip matmul()'s checks (hot path)
+        if len(sa) == 2 and len(sb) == 2:  # shapes known to fit: skip matmul()'s checks (hot path)
             ga = MatMul.apply(g, Permute.apply(b, axes=(1, 0))) if na else None
             gb = MatMul.apply(Permute.apply(a, axes=(1, 0)), g) if nb else None
             return ga, gb
-        ga = unbroadcast(g @ b.mT, a.shape) if na else None
-        gb = unbroadcast(a.mT @ g, b.shape) if nb else None
+        ga = unbroadcast(g @ b.mT, sa) if na else None
+        gb = unbroadcast(a.mT @ g, sb) if nb else None
         return ga, gb
 
 

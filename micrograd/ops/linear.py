@@ -15,11 +15,11 @@ class Linear(Function):
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
         bk = x._backend
-        out = bk.matmul(x.data, bk.transpose(w.data, (1, 0)))
+        out = bk.matmul(x._data, bk.transpose(w._data, (1, 0)))
         if b is None:
             return out
         # The product is a fresh array: add the bias in place unless promotion needs a wider result.
-        return bk.axpby_(out, 1, b.data, 1) if b.data.dtype == out.dtype else bk.add(out, b.data)
+        return bk.axpby_(out, 1, b._data, 1) if b._data.dtype == out.dtype else bk.add(out, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -48,11 +48,11 @@ class LinearGrad(Function):
         ctx.which = which
         out = []
         if which[0]:
-            out.append(bk.matmul(g.data, w.data))
+            out.append(bk.matmul(g._data, w._data))
         if which[1]:
-            out.append(bk.matmul(bk.transpose(g.data, (1, 0)), x.data))
+            out.append(bk.matmul(bk.transpose(g._data, (1, 0)), x._data))
         if which[2]:
-            out.append(bk.sum(g.data, (0,), False))
+            out.append(bk.sum(g._data, (0,), False))
         return out[0] if len(out) == 1 else tuple(out)
 
     @staticmethod

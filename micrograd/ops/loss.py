@@ -24,7 +24,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, targets, ignore_index, divisor=None):
         bk = x._backend
-        loss, ctx.lse = bk.softmax_cross_entropy(x.data, targets, ignore_index)
+        loss, ctx.lse = bk.softmax_cross_entropy(x._data, targets, ignore_index)
         ctx.save_for_backward(x)
         ctx.targets, ctx.ignore_index, ctx.divisor = targets, ignore_index, divisor
         return loss if divisor is None else bk.div(bk.sum(loss, (0,), False), divisor)
@@ -49,10 +49,10 @@ class SoftmaxCrossEntropyGrad(Function):
         ctx.save_for_backward(x, g)
         ctx.targets, ctx.ignore_index, ctx.divisor = targets, ignore_index, divisor
         bk = x._backend
-        rows = g.data
+        rows = g._data
         if divisor is not None:  # one contiguous row vector, as the fused kernels take it
             rows = bk.mul(bk.full((x.shape[0],), 1, x.dtype), bk.div(rows, divisor))
-        return bk.softmax_cross_entropy_backward(x.data, targets, lse, rows, ignore_index)
+        return bk.softmax_cross_entropy_backward(x._data, targets, lse, rows, ignore_index)
 
     @staticmethod
     def backward(ctx, gg):

@@ -4,21 +4,27 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
 __all__ = ["BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Pad", "Permute", "Reshape", "Unbind", "broadcast_to",
-           "concatenate", "expand", "flatten", "getitem", "index_add", "pad", "permute", "reshape", "squeeze", "stack",
-           "transpose", "unsqueeze"]
+           "concatenate", "expand", "flatten", "getitem", "index_add", "index_parts", "is_basic", "pad", "permute", "reshape", "squeeze", "stack",
+           "transpose", "unbind", "unsqueeze"]
 
 
 class Reshape(Function):
-    """x with a new shape; the gradient is reshaped back."""
+    """x with a new shape; the gradient is reshaped back. A view of x when the backend's reshape is one."""
+
+    makes_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
-        return x._backend.reshape(x.data, shape)
+        b = x._backend
+        out = b.reshape(x._data, shape)
+        ctx.view = x._data.flags.c_contiguous or b.shares_memory(out, x._data)  # contiguous: always a view
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -26,12 +32,14 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    """x with its axes permuted; the gradient is permuted back."""
+    """x with its axes permuted (a view); the gradient is permuted back."""
+
+    makes_view = True
 
     @staticmethod
     def forward(ctx, x, axes):
-        ctx.axes = axes
-        return x._backend.transpose(x.data, axes)
+        ctx.axes, ctx.view = axes, True
+        return x._backend.transpose(x._data, axes)
 
     @staticmethod
     def backward(ctx, g):
@@ -42,12 +50,14 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
-    """x broadcast to a shape; the gradient is summed over the broadcast axes."""
+    """x broadcast to a shape (a view whose elements may alias); the gradient is summed over the broadcast axes."""
+
+    makes_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = x.shape
-        return x._backend.broadcast_to(x.data, shape)
+        ctx.shape, ctx.view = x.shape, True
+        return x._backend.broadcast_to(x._data, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -55,12 +65,16 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
-    """x[index]; the gradient scatter-adds into zeros of x's shape (repeated indices accumulate)."""
+    """x[index]; the gradient scatter-adds into zeros of x's shape (repeated indices accumulate). Basic indexing
+    (ints, slices, None, Ellipsis) makes a view of x."""
+
+    makes_view = True
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
-        return x._backend.getitem(x.data, index)
+        ctx.view = is_basic(index)
+        return x._backend.getitem(x._data, index)
 
     @staticmethod
     def backward(ctx, g):
@@ -73,7 +87,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, v, shape, index):
         ctx.index = index
-        return v._backend.index_add(shape, index, v.data, v.dtype)
+        return v._backend.index_add(shape, index, v._data, v.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -87,7 +101,7 @@ class Concatenate(Function):
     def forward(ctx, *xs, axis):
         ctx.axis = axis
         ctx.sizes = [x.shape[axis] for x in xs]
-        return xs[0]._backend.concatenate([x.data for x in xs], axis)
+        return xs[0]._backend.concatenate([x._data for x in xs], axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -105,7 +119,7 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, value):
         ctx.slices = tuple(slice(b, b + n) for (b, _), n in zip(pad_width, x.shape))
-        return x._backend.pad(x.data, pad_width, value)
+        return x._backend.pad(x._data, pad_width, value)
 
     @staticmethod
     def backward(ctx, g):
@@ -118,15 +132,37 @@ class Unbind(Function):
     One op for all T slices: indexing each slice separately would scatter T full-size gradients.
     """
 
+    makes_view = True
+
     @staticmethod
     def forward(ctx, x, axis):
-        ctx.axis = axis
+        ctx.axis, ctx.view = axis, True
         lead = (slice(None),) * axis
-        return tuple(x._backend.getitem(x.data, lead + (i,)) for i in range(x.shape[axis]))
+        return tuple(x._backend.getitem(x._data, lead + (i,)) for i in range(x.shape[axis]))
 
     @staticmethod
     def backward(ctx, *grads):
         return stack(grads, axis=ctx.axis), None
+
+
+def is_basic(index):
+    """Whether a normalised index is basic (ints, slices, None, Ellipsis): NumPy and PyTorch make views."""
+    for p in index:
+        if not (p is None or p is Ellipsis or type(p) is slice or type(p) is int):
+            return False
+    return True
+
+
+@export()
+def unbind(input, dim=0):  # noqa: A002  (PyTorch's argument name)
+    """The slices of input along dim, as a tuple of views (which may not be changed in place while recording)."""
+    d = normalize_axis(dim, input.ndim, "unbind", input.shape)[0] if input.ndim else None
+    if d is None:
+        raise RuntimeValueError("unbind: dimension specified as 0 but tensor has no dimensions")
+    if input.shape[d] == 0:
+        return ()
+    outs = Unbind.apply(input, axis=d)
+    return outs if isinstance(outs, tuple) else (outs,)
 
 
 def _shape_arg(op, shape):
@@ -237,7 +273,7 @@ def _index_part(p, x, op):
             raise ValueError(f"{op}: index tensor on backend {p.backend!r}, indexed tensor on {x.backend!r}")
         if p.dtype.kind not in "iub":
             raise IndexError(f"{op}: index tensors must be integer or bool; got {p.dtype.name}")
-        return p.data
+        return p._data
     if isinstance(p, (bool, np.bool_)):
         return p
     if isinstance(p, numbers.Integral):
@@ -255,10 +291,15 @@ def _index_part(p, x, op):
     raise IndexError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
 
 
+def index_parts(x, index, op):
+    """A user's index as the tuple the backends take (tensors, lists and arrays as backend integer/bool arrays)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return tuple(_index_part(p, x, op) for p in parts)
+
+
 def getitem(x, index):
     """x[index] with NumPy semantics; integer-array gradients accumulate for repeated indices."""
-    parts = index if isinstance(index, tuple) else (index,)
-    index = tuple(_index_part(p, x, "getitem") for p in parts)
+    index = index_parts(x, index, "getitem")
     try:
         return GetItem.apply(x, index=index)
     except IndexError as exc:
@@ -267,7 +308,8 @@ def getitem(x, index):
 
 def index_add(shape, index, values):
     """zeros(shape) with `values` added at `index` (a normalised index); differentiable in `values`."""
-    return IndexAdd.apply(values, shape=tuple(shape), index=index.data if isinstance(index, Tensor) else index)
+    index = index._data if isinstance(index, Tensor) else index
+    return IndexAdd.apply(values, shape=tuple(shape), index=index if isinstance(index, tuple) else (index,))
 
 
 @export("concatenate", "cat", method=False)

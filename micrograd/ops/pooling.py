@@ -16,7 +16,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kh, kw, sh, sw):
-        out, ctx.indices = x._backend.max_pool2d(x.data, kh, kw, sh, sw)
+        out, ctx.indices = x._backend.max_pool2d(x._data, kh, kw, sh, sw)
         ctx.shape = x.shape
         return out
 
@@ -31,7 +31,7 @@ class MaxPoolScatter(Function):
     @staticmethod
     def forward(ctx, g, indices, shape):
         ctx.indices = indices
-        return g._backend.max_pool2d_backward(g.data, indices, shape)
+        return g._backend.max_pool2d_backward(g._data, indices, shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -47,7 +47,7 @@ class MaxPoolGather(Function):
         ctx.indices, ctx.shape = indices, x.shape
         n, c, h, w = x.shape
         planes = b.reshape(b.arange(0, n * c, 1, np.int64), (n * c, 1))
-        flat = b.getitem(b.reshape(x.data, (n * c, h * w)), (planes, b.reshape(indices, (n * c, -1))))
+        flat = b.getitem(b.reshape(x._data, (n * c, h * w)), (planes, b.reshape(indices, (n * c, -1))))
         return b.reshape(flat, indices.shape)
 
     @staticmethod

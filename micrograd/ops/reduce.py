@@ -14,16 +14,16 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
-        return x._backend.sum(x.data, axes, keepdims)
+        return x._backend.sum(x._data, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
         # The shapes are known to fit: Reshape/BroadcastTo directly, without reshape()'s checks (hot path).
         if not ctx.keepdims:
             shape = keepdims_shape(ctx.shape, ctx.axes)
-            if shape != g.data.shape:
+            if shape != g._data.shape:
                 g = Reshape.apply(g, shape=shape)
-        return g if g.data.shape == ctx.shape else BroadcastTo.apply(g, shape=ctx.shape)
+        return g if g._data.shape == ctx.shape else BroadcastTo.apply(g, shape=ctx.shape)
 
 
 class Extremum(Function):
@@ -32,15 +32,15 @@ class Extremum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims, mode):
         b = x._backend
-        if x.data.size == 0:
+        if x._data.size == 0:
             raise ValueError(f"{mode}: cannot reduce an empty tensor; got shape {x.shape}")
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         # Move the reduced axes last and flatten them so one argmax finds the first extremum.
         kept = [i for i in range(x.ndim) if i not in axes]
-        moved = b.reshape(b.transpose(x.data, tuple(kept) + axes), tuple(x.shape[i] for i in kept) + (-1,))
+        moved = b.reshape(b.transpose(x._data, tuple(kept) + axes), tuple(x.shape[i] for i in kept) + (-1,))
         idx = (b.argmax if mode == "max" else b.argmin)(moved, len(kept))
         ctx.idx, ctx.kept = idx, kept
-        out = getattr(b, mode)(x.data, axes, keepdims)
+        out = getattr(b, mode)(x._data, axes, keepdims)
         return out
 
     @staticmethod
@@ -75,7 +75,7 @@ class LogSumExp(Function):
     def forward(ctx, x, axes, keepdims):
         ctx.save_for_backward(x)
         ctx.axes, ctx.keepdims = axes, keepdims
-        return x._backend.logsumexp(x.data, axes, keepdims)
+        return x._backend.logsumexp(x._data, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -95,7 +95,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        return x._backend.softmax(x.data, axis)
+        return x._backend.softmax(x._data, axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -111,7 +111,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        return x._backend.log_softmax(x.data, axis)
+        return x._backend.log_softmax(x._data, axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -121,7 +121,7 @@ class LogSoftmax(Function):
 
 def _reduce_args(op, x, axis, keepdims, dim, keepdim):
     if axis is None and dim is None and keepdim is None:  # all axes: the common case
-        return tuple(range(x.data.ndim)), bool(keepdims)
+        return tuple(range(x._data.ndim)), bool(keepdims)
     axis, keepdims = axis_args(op, axis, keepdims, dim, keepdim)
     return normalize_axis(axis, x.ndim, op, x.shape), keepdims
 
@@ -177,16 +177,16 @@ def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 def _arg(op, x, axis, keepdims, dim, keepdim):
     axis, keepdims = axis_args(op, axis, keepdims, dim, keepdim)
     b = x._backend
-    if x.data.size == 0:
+    if x._data.size == 0:
         raise ValueError(f"{op}: cannot reduce an empty tensor; got shape {x.shape}")
     fn = b.argmax if op == "argmax" else b.argmin
     if axis is None:
-        out = fn(x.data, None)
+        out = fn(x._data, None)
         if keepdims:
             out = b.reshape(out, (1,) * x.ndim)
     else:
         ax = single_axis(axis, x.ndim, op, x.shape)
-        out = fn(x.data, ax) if x.ndim else b.zeros((), "int64")
+        out = fn(x._data, ax) if x.ndim else b.zeros((), "int64")
         if keepdims and x.ndim:
             out = b.reshape(out, keepdims_shape(x.shape, (ax,)))
     return Tensor._make(out, b, False, None, 0)

@@ -55,12 +55,12 @@ class LSTMLayer(Function):
     def forward(ctx, proj, h0, c0, w_hh, reverse=False):
         bk = proj._backend
         steps = proj.shape[0]
-        w_t = bk.copy(bk.transpose(w_hh.data, (1, 0)))  # contiguous: BLAS multiplies it ~20% faster, T times
-        h, c = h0.data, c0.data
+        w_t = bk.copy(bk.transpose(w_hh._data, (1, 0)))  # contiguous: BLAS multiplies it ~20% faster, T times
+        h, c = h0._data, c0._data
         hs, cells, acts = [None] * steps, [None] * steps, [None] * steps
         for t in step_order(steps, reverse):
             z = bk.matmul(h, w_t)
-            bk.axpby_(z, 1, bk.getitem(proj.data, (t,)), 1)
+            bk.axpby_(z, 1, bk.getitem(proj._data, (t,)), 1)
             cells[t] = c
             h, c, acts[t] = bk.lstm_cell(z, c)
             hs[t] = h
@@ -82,8 +82,8 @@ class LSTMLayer(Function):
         bk = proj._backend
         out, cells, acts = ctx.steps
         steps, n = out.shape[0], out.shape[2]
-        w = w_hh.data
-        gh, gc, gout = g_h.data, g_c.data, g_out.data
+        w = w_hh._data
+        gh, gc, gout = g_h._data, g_c._data, g_out._data
         dz = [None] * steps
         for t in reversed(step_order(steps, ctx.reverse)):
             gh = bk.add(gh, bk.getitem(gout, (t,)))
@@ -92,7 +92,7 @@ class LSTMLayer(Function):
         dproj = _stack(bk, dz)
         dw = None
         if needs[3]:  # sum over t of dz_t^T h_{t-1}, with h_{t-1} the state each step started from
-            first = bk.reshape(h0.data, (1,) + h0.shape)
+            first = bk.reshape(h0._data, (1,) + h0.shape)
             before = [bk.getitem(out, (slice(1, None),)), first] if ctx.reverse \
                 else [first, bk.getitem(out, (slice(0, steps - 1),))]
             prev = bk.reshape(bk.concatenate(before, 0), (-1, n))

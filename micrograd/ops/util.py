@@ -8,22 +8,27 @@ from ..tensor import Tensor
 
 PUBLIC = {}  # name -> function: micrograd.<name> (micrograd/__init__.py exports them all)
 METHODS = {}  # name -> function taking the tensor first: Tensor.<name> (micrograd/tensor.py attaches them)
+INPLACE = set()  # names whose in-place twin Tensor.<name>_ exists (PyTorch's), made from the method
 
 
-def register(name, function=None, method=None):
-    """Make `function` micrograd.<name> and `method` Tensor.<name> (either may be None)."""
+def register(name, function=None, method=None, inplace=False):
+    """Make `function` micrograd.<name> and `method` Tensor.<name> (either may be None), and with `inplace` the
+    in-place twin Tensor.<name>_ (the method's result written into the tensor)."""
     if function is not None:
         PUBLIC[name] = function
     if method is not None:
         METHODS[name] = method
+    if inplace:
+        INPLACE.add(name)
 
 
-def export(*names, method=True, function=True):
-    """Register the decorated function as micrograd.<name> and, with `method`, as Tensor.<name>, under each
-    of `names` (default: its own name). An op is then added in one place: its module in micrograd/ops/."""
+def export(*names, method=True, function=True, inplace=False):
+    """Register the decorated function as micrograd.<name> and, with `method`, as Tensor.<name> (and with
+    `inplace`, Tensor.<name>_), under each of `names` (default: its own name). An op is then added in one
+    place: its module in micrograd/ops/."""
     def decorate(fn):
         for name in names or (fn.__name__,):
-            register(name, fn if function else None, fn if method else None)
+            register(name, fn if function else None, fn if method else None, inplace)
         return fn
     return decorate
 
@@ -56,7 +61,7 @@ def broadcast_shapes(op, *shapes):
 
 def unbroadcast(g, shape):
     """Sum the gradient `g` of a broadcast result back to an input's `shape` (differentiable)."""
-    if g.data.shape == shape:  # the common case first: nothing was broadcast
+    if g._data.shape == shape:  # the common case first: nothing was broadcast
         return g
     shape = tuple(shape)
     lead = g.ndim - len(shape)

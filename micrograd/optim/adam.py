@@ -45,9 +45,9 @@ class Adam(Optimizer):
         state["step"] = t = state.get("step", 0) + 1
         if wd:
             if self._decoupled:
-                b.axpby_(p.data, 1 - lr * wd, p.data, 0)
+                b.axpby_(p._data, 1 - lr * wd, p._data, 0)
             else:
-                g = b.add(g, b.mul(p.data, wd))
+                g = b.add(g, b.mul(p._data, wd))
         b.axpby_(m, 1, b.sub(g, m), 1 - beta1)
         b.axpby_(v, beta2, b.mul(b.mul(g, 1 - beta2), g), 1)
         if group["amsgrad"]:
@@ -56,7 +56,7 @@ class Adam(Optimizer):
             v = v_max
         step_size = lr / (1 - beta1 ** t)
         denom = b.add(b.div(b.sqrt(v), (1 - beta2 ** t) ** 0.5), eps)
-        b.axpby_(p.data, 1, b.div(b.mul(m, -step_size), denom), 1)
+        b.axpby_(p._data, 1, b.div(b.mul(m, -step_size), denom), 1)
 
 
 class AdamW(Adam):

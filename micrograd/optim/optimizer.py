@@ -90,7 +90,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     b = p.grad._backend
-                    b.assign_(p.grad.data, b.zeros(p.grad.shape, p.grad.dtype))
+                    b.assign_(p.grad._data, b.zeros(p.grad.shape, p.grad.dtype))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; `closure` (optional) recomputes and returns the loss."""
@@ -190,7 +190,7 @@ def _state_value(op, index, key, value, p):
         return int(step)
     if value is None:
         return None
-    host = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+    host = value._host() if isinstance(value, Tensor) else np.asarray(value)
     if host.dtype.kind not in "biuf":
         raise ValueError(f"{op}.load_state_dict: state {index} {key!r} must be numeric; got {type(value).__name__}")
     if host.shape != p.shape:
@@ -203,7 +203,7 @@ def _grad_array(p):
     g = p.grad
     if g._backend is not p._backend:
         raise ValueError(f"optimizer: a gradient on backend {g.backend!r} for a parameter on {p.backend!r}")
-    return g.data
+    return g._data
 
 
 def state_tensor(p, state, key, init=None):
@@ -214,5 +214,5 @@ def state_tensor(p, state, key, init=None):
         data = b.zeros(p.shape, p.dtype) if init is None else b.copy(init)
         t = state[key] = Tensor._make(data, b, False, None, 0)
     elif t._backend is not b:  # the module was moved with .to(): the state follows, in place
-        t.data, t._backend = b.asarray(t._backend.to_numpy(t.data), t.dtype), b
-    return t.data
+        t._data, t._backend = b.asarray(t._backend.to_numpy(t._data), t.dtype), b
+    return t._data

@@ -36,7 +36,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             g = b.neg(g)
         if group["weight_decay"]:
-            g = b.add(g, b.mul(p.data, group["weight_decay"]))
+            g = b.add(g, b.mul(p._data, group["weight_decay"]))
         momentum = group["momentum"]
         if momentum:
             if state.get("momentum_buffer") is None:
@@ -44,8 +44,8 @@ class SGD(Optimizer):
             else:
                 buf = state_tensor(p, state, "momentum_buffer")
                 if not group["nesterov"]:  # both updates in one pass
-                    b.sgd_momentum_(p.data, buf, g, group["lr"], momentum, group["dampening"])
+                    b.sgd_momentum_(p._data, buf, g, group["lr"], momentum, group["dampening"])
                     return
                 b.axpby_(buf, momentum, g, 1 - group["dampening"])
             g = b.add(g, b.mul(buf, momentum)) if group["nesterov"] else buf
-        b.axpby_(p.data, 1, g, -group["lr"])
+        b.axpby_(p._data, 1, g, -group["lr"])

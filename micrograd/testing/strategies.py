@@ -116,7 +116,7 @@ def backends():
 
 def _host_outputs(out):
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [o.numpy() if isinstance(o, Tensor) else np.asarray(o) for o in outs]
+    return [o._host() if isinstance(o, Tensor) else np.asarray(o) for o in outs]
 
 
 def _check_function_args(fn, arity, domain, dtype, backends):

@@ -64,7 +64,7 @@ class MultiheadAttention(Module):
                 ("key_padding_mask", key_padding_mask, {(n, source): (n, 1, 1, source)})):
             if mask is None:
                 continue
-            host = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+            host = mask._host() if isinstance(mask, Tensor) else np.asarray(mask)
             if host.dtype.kind not in "bf":
                 raise TypeError(f"{layer_name(self)}: {name} must be bool (True = do not attend) or float (added "
                                 f"to the scores); got dtype {host.dtype}")
@@ -104,7 +104,7 @@ class MultiheadAttention(Module):
             q, k, v = q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0)
             if key_padding_mask is not None:
                 key_padding_mask = np.asarray(
-                    key_padding_mask.numpy() if isinstance(key_padding_mask, Tensor) else key_padding_mask)[None]
+                    key_padding_mask._host() if isinstance(key_padding_mask, Tensor) else key_padding_mask)[None]
         elif not self.batch_first:
             q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
         n, length, source, h, d = q.shape[0], q.shape[1], k.shape[1], self.num_heads, self.head_dim

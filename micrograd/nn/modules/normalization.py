@@ -41,7 +41,7 @@ class _BatchNorm(Module):
         """Running mean 0, variance 1, num_batches_tracked 0."""
         if self.track_running_stats:
             for buf, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
-                buf._backend.assign_(buf.data, buf._backend.full(buf.shape, value, buf.dtype))
+                buf._backend.assign_(buf._data, buf._backend.full(buf.shape, value, buf.dtype))
 
     def forward(self, x):
         x = as_input(self, x)
@@ -49,7 +49,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             n = self.num_batches_tracked
-            n._backend.assign_(n.data, n._backend.add(n.data, 1))
+            n._backend.assign_(n._data, n._backend.add(n._data, 1))
             if self.momentum is None:  # a cumulative moving average, as PyTorch
                 factor = 1.0 / int(n.item())
         use_batch_stats = self.training or self.running_mean is None

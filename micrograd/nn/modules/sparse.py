@@ -30,7 +30,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            host = self.weight.numpy()
+            host = self.weight._host()
             host[self.padding_idx] = 0
             init._fill(self.weight, host)
 

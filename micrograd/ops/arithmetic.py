@@ -1,0 +1,349 @@
+"""Broadcasting binary arithmetic (+ - * / ** // %), maximum and minimum, the bitwise operators, and PyTorch's type
+promotion for all of them (`binary`)."""
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import Function
+from ..errors import RuntimeTypeError, RuntimeValueError
+from ..tensor import Tensor
+from .elementwise import where
+from .util import broadcast_shapes, export, unbroadcast
+
+__all__ = ["Add", "Bitwise", "BitwiseNot", "Div", "FloorDivide", "Maximum", "Minimum", "Mul", "Pow", "Remainder",
+           "RoundedDiv", "Sub", "add", "binary", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+           "bitwise_right_shift", "bitwise_xor", "div", "floor_divide", "maximum", "minimum", "mul", "pow",
+           "remainder", "sub"]
+
+
+class Add(Function):
+    """a + b; d/da = 1, d/db = 1 (reduced over broadcast axes)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.add(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(Function):
+    """a - b; d/da = 1, d/db = -1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.sub(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(Function):
+    """a * b; d/da = b, d/db = a (each saved only when the other's gradient needs it, as PyTorch saves)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        needs = ctx.needs_input_grad
+        if needs:  # recording: backward needs the shapes and the operands each gradient reads
+            ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+            ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.mul(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g * b, sa) if na else None, unbroadcast(g * a, sb) if nb else None)
+
+
+class Div(Function):
+    """a / b; d/da = 1/b, d/db = -a/b^2."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        needs = ctx.needs_input_grad
+        if needs:
+            ctx.save_for_backward(a if needs[1] else None, b)
+        ctx.shapes = (a._data.shape, b._data.shape)
+        return a._backend.div(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g / b, sa) if na else None
+        gb = unbroadcast(-g * a / (b * b), sb) if nb else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a == 0, as PyTorch)."""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.pow(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if nb:
+            safe = where(a == 0, 1, a)
+            gb = unbroadcast(g * ctx.output() * safe.log(), b.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    """max(a, b); the gradient goes to the larger input, split evenly on ties (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.maximum(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _select_grads(ctx, g, a, b, "gt")
+
+
+class Minimum(Function):
+    """min(a, b); the gradient goes to the smaller input, split evenly on ties (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.minimum(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _select_grads(ctx, g, a, b, "lt")
+
+
+def _select_grads(ctx, g, a, b, wins):
+    bk = a._backend
+    win = bk.astype(bk.compare(wins, a._data, b._data), g.dtype)
+    tie = bk.astype(bk.compare("eq", a._data, b._data), g.dtype)
+    wa = Tensor._make(bk.add(win, bk.mul(tie, 0.5)), bk, False, None, 0)
+    wb = Tensor._make(bk.sub(bk.sub(bk.full((), 1, g.dtype), win), bk.mul(tie, 0.5)), bk, False, None, 0)
+    na, nb = ctx.needs_input_grad
+    return (unbroadcast(g * wa, a.shape) if na else None, unbroadcast(g * wb, b.shape) if nb else None)
+
+
+class FloorDivide(Function):
+    """a // b, rounded toward negative infinity (PyTorch's floor_divide); it has no derivative."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a._backend.floor_divide(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeValueError("derivative for floor_divide is not implemented")
+
+
+class RoundedDiv(Function):
+    """a / b rounded toward zero ("trunc") or negative infinity ("floor"): div(rounding_mode=...); its gradient is
+    zero almost everywhere, and PyTorch's is zero."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        ctx.shapes = (a._data.shape, b._data.shape)
+        bk = a._backend
+        return bk.floor_divide(a._data, b._data) if mode == "floor" else bk.trunc_divide(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad[:2]
+        return unbroadcast(g * 0, sa) if na else None, unbroadcast(g * 0, sb) if nb else None, None
+
+
+class Remainder(Function):
+    """a % b with the sign of b (Python's, PyTorch's remainder); d/da = 1, d/db = -floor(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.remainder(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g, a.shape) if na else None
+        gb = unbroadcast(-g * RoundedDiv.apply(a, b, "floor").detach(), b.shape) if nb else None
+        return ga, gb
+
+
+class Bitwise(Function):
+    """A bitwise operation of integer or bool tensors ("and", "or", "xor", "left_shift", "right_shift"); no
+    gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        return a._backend.bitwise(op, a._data, b._data)
+
+
+class BitwiseNot(Function):
+    """~x for integer or bool tensors; no gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.bitwise_not(x._data)
+
+
+@export()
+def maximum(a, b):
+    """Elementwise maximum; gradient split evenly on ties."""
+    return binary(Maximum, a, b)
+
+
+@export()
+def minimum(a, b):
+    """Elementwise minimum; gradient split evenly on ties."""
+    return binary(Minimum, a, b)
+
+
+def binary(cls, a, b, *args):
+    """Apply the broadcasting binary op `cls` to Tensors, NumPy arrays and Python numbers, in the dtype PyTorch's
+    promotion gives (a float result for true division of integers)."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    like = a if ta else b
+    if not tb and (type(b) is float or type(b) is int) and like._data.dtype.kind == "f":
+        b = Tensor._make(like._backend.asarray(b, like._data.dtype), like._backend, False, None, 0)  # the fast path
+    elif not (ta and tb and a._data.dtype == b._data.dtype and cls is not Div):
+        a, b = _promoted(cls, a, b, like)
+    if a._data.shape != b._data.shape:
+        broadcast_shapes(cls.__name__.lower(), a.shape, b.shape)
+    return cls.apply(a, b, *args)
+
+
+def _promoted(cls, a, b, like):
+    dt = dtypes.result_type(_operand(a, like, cls), _operand(b, like, cls))
+    if cls is Div:
+        dt = dtypes.float_result(dt)
+    elif cls is Pow and dt.kind in "iu" and _negative(b):
+        raise RuntimeValueError("Integers to negative integer powers are not allowed.")
+    return _as(a, dt, like), _as(b, dt, like)
+
+
+def _operand(x, like, cls):
+    if isinstance(x, (Tensor, numbers.Number, np.generic)):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple)) or isinstance(x, like._backend.array_type):
+        return np.asarray(x) if not isinstance(x, like._backend.array_type) else x
+    raise TypeError(f"{cls.__name__.lower()}: unsupported operand type {type(x).__name__}")
+
+
+def _negative(x):
+    return bool((np.asarray(x._host() if isinstance(x, Tensor) else x) < 0).any())
+
+
+def _as(x, dt, like):
+    """x as a Tensor of dtype dt on like's backend (a cast is recorded, so gradients flow through it)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dt else x.astype(dt)
+    if isinstance(x, like._backend.array_type) and not isinstance(x, np.ndarray):
+        return Tensor._make(like._backend.astype(x, dt), like._backend, False, None, 0)
+    return Tensor._make(like._backend.asarray(np.asarray(x), dt), like._backend, False, None, 0)
+
+
+def _integral(op, x):
+    if isinstance(x, Tensor) and x.dtype.kind == "f":
+        raise RuntimeTypeError(f"\"{op}_cpu\" not implemented for '{x.dtype.name.capitalize()}'")
+
+
+@export(inplace=True)
+def add(input, other, *, alpha=1):  # noqa: A002  (PyTorch's argument names)
+    """input + alpha * other."""
+    return binary(Add, input, other if alpha == 1 else other * alpha)
+
+
+@export("sub", "subtract", inplace=True)
+def sub(input, other, *, alpha=1):  # noqa: A002
+    """input - alpha * other."""
+    return binary(Sub, input, other if alpha == 1 else other * alpha)
+
+
+@export("mul", "multiply", inplace=True)
+def mul(input, other):  # noqa: A002
+    """input * other."""
+    return binary(Mul, input, other)
+
+
+@export("div", "divide", inplace=True)
+def div(input, other, *, rounding_mode=None):  # noqa: A002
+    """input / other: true division (integers give the default float), or rounded toward zero ("trunc") or
+    negative infinity ("floor") in the operands' promoted dtype."""
+    if rounding_mode is None:
+        return binary(Div, input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                                f"'{rounding_mode}'")
+    return binary(RoundedDiv, input, other, rounding_mode)
+
+
+@export("true_divide", inplace=True)
+def true_divide(input, other):  # noqa: A002
+    return binary(Div, input, other)
+
+
+@export(inplace=True)
+def floor_divide(input, other):  # noqa: A002
+    """input // other, rounded toward negative infinity (no derivative)."""
+    return binary(FloorDivide, input, other)
+
+
+@export(inplace=True)
+def remainder(input, other):  # noqa: A002
+    """input % other, with the sign of other (Python's and PyTorch's remainder)."""
+    return binary(Remainder, input, other)
+
+
+@export(inplace=True)
+def pow(input, exponent):  # noqa: A001,A002
+    """input ** exponent."""
+    return binary(Pow, input, exponent)
+
+
+def _bitwise(op, name):
+    def fn(input, other):  # noqa: A002
+        _integral(name, input)
+        _integral(name, other)
+        return binary(Bitwise, input, other, op)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The bitwise {op.replace('_', ' ')} of integer or bool tensors."
+    return export(inplace=True)(fn)
+
+
+bitwise_and = _bitwise("and", "bitwise_and")
+bitwise_or = _bitwise("or", "bitwise_or")
+bitwise_xor = _bitwise("xor", "bitwise_xor")
+bitwise_left_shift = _bitwise("left_shift", "bitwise_left_shift")
+bitwise_right_shift = _bitwise("right_shift", "bitwise_right_shift")
+
+
+@export(inplace=True)
+def bitwise_not(input):  # noqa: A002
+    """~input for integer or bool tensors."""
+    _integral("bitwise_not", input)
+    return BitwiseNot.apply(input)
