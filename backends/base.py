@@ -125,6 +125,21 @@ class Backend:
         """a ** b."""
         self._missing("pow")
 
+    def pow_scalar(self, a, s):
+        """a ** s for a float array a and a Python number s, with PyTorch's forms for the exponents it treats
+        apart (they differ from pow at -0, +-inf and in the last bit): 0.5 sqrt, -0.5 1/sqrt, 2 and 3 products,
+        -1 and -2 reciprocals."""
+        one = self.full((), 1, a.dtype)
+        if s == 0.5:
+            return self.sqrt(a)
+        if s == -0.5:
+            return self.div(one, self.sqrt(a))
+        if s in (2, 3, -1, -2):
+            p = a if s == -1 else self.mul(a, a)
+            p = self.mul(p, a) if s == 3 else p
+            return self.div(one, p) if s < 0 else p
+        return self.pow(a, self.full((), s, a.dtype))
+
     def floor_divide(self, a, b):
         """a // b rounded toward negative infinity (integers: division by zero raises ZeroDivisionError)."""
         self._missing("floor_divide")
@@ -216,6 +231,11 @@ class Backend:
         """`a` broadcast to `shape` (may share memory; its elements may alias one another: the engine never writes
         into such an array, see internal_overlap)."""
         self._missing("broadcast_to")
+
+    def diagonal(self, a, offset, axis1, axis2):
+        """The diagonal `offset` of the planes (axis1, axis2) of `a`, as its last axis: a view that can be written
+        (NumPy's own is read-only)."""
+        self._missing("diagonal")
 
     def internal_overlap(self, a):
         """Whether some elements of `a` share memory (a stride of 0 along an axis longer than 1)."""

@@ -63,8 +63,9 @@ def sigmoid(x):
 
 @kernel(primitive=True)
 def relu_backward(g, y):
-    """g [y > 0] (a product, so NaN in g stays NaN): relu's gradient given its output y (one shape and dtype)."""
-    return g * (y > 0)
+    """g where y > 0 or y is NaN (PyTorch's threshold_backward), else 0 g (so a NaN in g stays NaN): relu's gradient
+    given its output y (one shape and dtype)."""
+    return np.where(y <= 0, 0 * g, g)
 
 
 @kernel(primitive=True)

@@ -37,7 +37,9 @@ class NumpyBackend(ReferenceBackend):
         return out
 
     def relu_backward(self, g, y):
-        mask = (y > 0).astype(g.dtype)  # a float mask, then one in-place product: 35% faster than g * (y > 0)
+        mask = np.less_equal(y, 0, out=np.empty(y.shape, np.bool_))  # an array even when y is 0-d
+        np.logical_not(mask, out=mask)  # PyTorch's threshold_backward: a NaN output passes the gradient
+        mask = mask.astype(g.dtype)  # a float mask, then one in-place product: 35% faster than g * (y > 0)
         mask *= g
         return self._arr(mask)
 

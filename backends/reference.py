@@ -110,7 +110,10 @@ class ReferenceBackend(Backend):
         return self._arr(self.xp.abs(a))
 
     def sign(self, a):
-        return self._arr(self.xp.sign(a))
+        if a.dtype.kind != "f":
+            return self._arr(self.xp.sign(a))
+        xp = self.xp  # PyTorch's sign: (a > 0) - (a < 0), so 0 at NaN (NumPy's gives NaN)
+        return self._arr(xp.subtract(xp.greater(a, 0), xp.less(a, 0), dtype=a.dtype))
 
     def tanh(self, a):
         return self._arr(self.xp.tanh(a))
@@ -129,8 +132,14 @@ class ReferenceBackend(Backend):
             return self._arr(self.xp.true_divide(a, b))
 
     def pow(self, a, b):
+        xp = self.xp
+        if a.dtype.kind in "iu" and getattr(b, "dtype", np.dtype(int)).kind in "iu" and bool(xp.any(b < 0)):
+            # integer powers with negative exponents: 1 ** -n = 1, (-1) ** -n = +-1, anything else 0 (PyTorch's)
+            safe = xp.power(a, xp.where(b < 0, 0, b))
+            neg = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0)).astype(safe.dtype)
+            return self._arr(xp.where(b < 0, neg, safe))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return self._arr(self.xp.power(a, b))
+            return self._arr(xp.power(a, b))
 
     def floor_divide(self, a, b):
         if a.dtype.kind in "iub":
@@ -236,6 +245,21 @@ class ReferenceBackend(Backend):
 
     def broadcast_to(self, a, shape):
         return self.xp.broadcast_to(a, shape)  # NumPy's is read-only: writes through it unlock it (_write)
+
+    def diagonal(self, a, offset, axis1, axis2):
+        if self.xp is not np:
+            return self.xp.diagonal(a, offset, axis1, axis2)
+        n1, n2 = a.shape[axis1], a.shape[axis2]
+        start = [slice(None)] * a.ndim
+        if offset >= 0:
+            start[axis2], length = slice(min(offset, n2), None), max(0, min(n1, n2 - offset))
+        else:
+            start[axis1], length = slice(min(-offset, n1), None), max(0, min(n1 + offset, n2))
+        first = a[tuple(start)]  # a view starting at the diagonal's first element
+        rest = [k for k in range(a.ndim) if k not in (axis1, axis2)]
+        shape = tuple(a.shape[k] for k in rest) + (length,)
+        strides = tuple(a.strides[k] for k in rest) + (a.strides[axis1] + a.strides[axis2],)
+        return np.lib.stride_tricks.as_strided(first, shape, strides, writeable=a.flags.writeable)
 
     def internal_overlap(self, a):
         return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))

@@ -5,8 +5,8 @@ standard.
 """
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
-from .dtypes import (bfloat16, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
-                     promote_types, set_default_dtype, uint8, uint16, uint32, uint64)
+from .dtypes import (bfloat16, bool_, can_cast, float16, float32, float64, get_default_dtype, int8, int16, int32,
+                     int64, promote_types, result_type, set_default_dtype, uint8, uint16, uint32, uint64)
 from .devices import device
 from .engine import Value
 from .errors import RuntimeTypeError, RuntimeValueError
@@ -19,6 +19,8 @@ from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatT
 from .tensor import Tensor
 from . import ops
 globals().update(ops.PUBLIC)  # each op's function: mg.exp, mg.sum, mg.cat, ... (registered with ops.util.export)
+from .operators import inplace_functions
+globals().update(inplace_functions())  # mg.relu_(t), mg.zero_(t), ... as PyTorch's
 from .viz import to_dot
 from .io import load, save
 from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything above)

@@ -128,6 +128,12 @@ def _combine(higher, lower):
     return higher
 
 
+def can_cast(from_, to):
+    """PyTorch's can_cast: whether an in-place op may write a result of dtype `from_` into a tensor of dtype `to`
+    (no float into an integer tensor, nothing but bool into a bool tensor)."""
+    return category(from_) <= category(to)
+
+
 def float_result(dtype):
     """The dtype of a floating result from inputs of `dtype`: itself if floating, else the default float."""
     return dtype if dtype.kind == "f" else _default_float
@@ -156,6 +162,11 @@ def type_string(dtype, cuda=False):
     """PyTorch's name of a tensor type: "torch.FloatTensor", "torch.cuda.LongTensor", ..."""
     name = _TYPE_NAMES.get(dtype, f"{dtype.name}Tensor")
     return f"torch.cuda.{name}" if cuda else f"torch.{name}"
+
+
+def short_name(dtype):
+    """PyTorch's short name of a dtype in messages: Float, Double, Long, Int, Bool, ..."""
+    return type_string(dtype)[6:-6]
 
 
 def from_type_string(name):

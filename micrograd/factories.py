@@ -174,7 +174,9 @@ def _number(v, op, name):
         if v.numel() != 1:
             raise RuntimeValueError(f"{op}: {name} must be a number or a one-element tensor; got shape {v.shape}")
         v = v.item()
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}(): argument '{name}' must be Number, not {type(v).__name__}")
     return v
 
@@ -196,8 +198,12 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requ
         raise RuntimeValueError("arange: upper bound and larger bound inconsistent with step sign")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt = _dtype("arange", dtype, dtypes.int64 if ints else None)
+    if dt.kind in "iub":  # an integer result: the bounds and step are truncated to integers first, as PyTorch does
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise RuntimeValueError("arange: step must be nonzero")
     n = max(0, math.ceil((end - start) / step))
-    if ints and dt.kind in "iu":
+    if dt.kind in "iub":
         host = (start + step * np.arange(n, dtype=np.int64)).astype(dt)
     else:
         host = (start + step * np.arange(n, dtype=np.float64)).astype(dt)
@@ -205,32 +211,44 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requ
     return _finish(b.asarray(host, dt), b, requires_grad, out, "arange")
 
 
-def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False, backend=None):
-    """`steps` values from start to end inclusive, computed as PyTorch does (from both ends towards the middle,
-    in the result's dtype)."""
-    start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
+def _spaced(op, start, end, steps, dt):
+    """PyTorch's linspace values in dtype `dt`: for a float dtype, computed in it from both ends towards the middle;
+    for an integer dtype, from the bounds truncated to integers, each value truncated."""
+    start, end = _number(start, op, "start"), _number(end, op, "end")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+        raise TypeError(f"{op}(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
-        raise RuntimeValueError("linspace: number of steps must be non-negative")
-    dt = _dtype("linspace", dtype)
-    work = dt if dt.kind == "f" else np.dtype(np.float64)
+        raise RuntimeValueError(f"{op}: number of steps must be non-negative")
     i = np.arange(steps)
-    step = (work.type(end) - work.type(start)) / work.type(max(steps - 1, 1))
-    half = steps // 2
-    host = np.where(i < half, work.type(start) + step * i.astype(work),
-                    work.type(end) - step * (steps - 1 - i).astype(work)).astype(work)
+    truncate = dt.kind != "f"
+    if truncate:  # computed in float64 from the truncated bounds, each value truncated afterwards
+        start, end, dt = int(start), int(end), np.dtype(np.float64)
+    lo, hi = dt.type(start), dt.type(end)
+    step = (hi - lo) / dt.type(max(steps - 1, 1))
+    values = np.where(i < steps // 2, lo + step * i.astype(dt), hi - step * (steps - 1 - i).astype(dt))
     if steps == 1:
-        host = np.array([start], dtype=work)
+        values = np.array([lo])
+    return values.astype(dt), truncate
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """`steps` values from start to end inclusive, computed as PyTorch does."""
+    dt = _dtype("linspace", dtype)
+    values, _ = _spaced("linspace", start, end, steps, dt)
     b = _target("linspace", device, backend)
-    return _finish(b.asarray(host.astype(dt), dt), b, requires_grad, out, "linspace")
+    return _finish(b.asarray(np.trunc(values).astype(dt) if dt.kind != "f" else values, dt), b, requires_grad, out,
+                   "linspace")
 
 
-def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None, requires_grad=False):
-    exps = linspace(start, end, steps, dtype=dtypes.float64)._host()
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """base ** linspace(start, end, steps), computed as PyTorch does (in the result's dtype for floats)."""
     dt = _dtype("logspace", dtype)
-    b = _target("logspace", device, None)
-    return _finish(b.asarray((base ** exps).astype(dt), dt), b, requires_grad, out, "logspace")
+    exps, truncate = _spaced("logspace", start, end, steps, dt)
+    with np.errstate(over="ignore"):
+        values = np.power(np.float64(base) if truncate else dt.type(base), exps)
+    b = _target("logspace", device, backend)
+    return _finish(b.asarray(np.trunc(values).astype(dt) if truncate else values.astype(dt), dt), b, requires_grad,
+                   out, "logspace")
 
 
 def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False, backend=None):

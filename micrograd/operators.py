@@ -83,3 +83,20 @@ def install(cls):
     for name in ops.INPLACE:
         if name + "_" not in vars(cls):
             setattr(cls, name + "_", _inplace_method(cls, name))
+
+
+# PyTorch's top-level in-place functions: torch.relu_(t) is t.relu_()
+TOP_LEVEL_INPLACE = ("abs", "clamp", "clamp_max", "clamp_min", "clip", "cos", "erf", "exp", "fill", "log", "neg",
+                     "negative", "relu", "sigmoid", "sin", "sqrt", "tanh", "zero")
+
+
+def inplace_functions():
+    """{name_: function} for micrograd's namespace: each calls the tensor's in-place method."""
+    out = {}
+    for name in TOP_LEVEL_INPLACE:
+        def fn(input, *args, _method=name + "_", **kwargs):  # noqa: A002  (PyTorch's argument name)
+            return getattr(input, _method)(*args, **kwargs)
+        fn.__name__ = fn.__qualname__ = name + "_"
+        fn.__doc__ = f"input.{name}_(...): in place."
+        out[name + "_"] = fn
+    return out

@@ -240,6 +240,18 @@ class Tensor:
         t._view = inplace.Detached(self)
         return t
 
+    def detach_(self):
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
+        if self._view is not None and getattr(self._view, "fn", None) is not None:
+            raise RuntimeValueError("Can't detach views in-place. Use detach() instead. If you are using "
+                                    "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+                                    "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+                                    "these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+                                    "function in torch/optim/optimizer.py as the solution.")
+        self._node = None
+        self._requires_grad = False
+        return self
+
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad on a leaf in place; only floating tensors can require grad."""
         if requires_grad and self.dtype.kind != "f":
@@ -446,30 +458,19 @@ class Tensor:
         return self.copy_(Tensor(host, dtype=self.dtype, backend=self._backend.name))
 
     # exp, log, sum, reshape, softmax, ... : every op registered as a method in micrograd/ops is attached below
-    def all(self):
-        return bool(self._backend.to_numpy(self._data).all())
-
-    def any(self):
-        return bool(self._backend.to_numpy(self._data).any())
-
-    # shape
-    def view(self, *shape):
-        return ops.reshape(self, *shape)
-
+    # shape (view, expand, ... come from micrograd/ops/shape.py)
     @property
     def T(self):
+        """The dims reversed (PyTorch deprecates it beyond 2 dims, and so uses it on matrices)."""
         return ops.permute(self, *reversed(range(self.ndim)))
 
     @property
     def mT(self):
+        """The last two dims swapped."""
         if self.ndim < 2:
-            raise ValueError(f"mT: needs at least 2 dimensions; got shape {self.shape}")
+            raise RuntimeValueError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                                    f"{self.ndim}-D tensor.")
         return ops.transpose(self, -2, -1)
-
-    def expand(self, *sizes):
-        """This tensor broadcast to `sizes` (ints or one tuple), as PyTorch: -1 keeps a dimension's size."""
-        return ops.expand(self, *sizes)
-
 
 
 autograd.function._Tensor = Tensor

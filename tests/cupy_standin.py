@@ -22,7 +22,7 @@ NUMPY_NAMES = (
     "negative", "exp", "log", "sqrt", "abs", "sign", "tanh", "add", "subtract", "multiply", "true_divide",
     "power", "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "where", "sum", "max", "min", "argmax", "argmin", "isfinite", "broadcast_to", "concatenate", "pad",
-    "matmul", "bincount", "may_share_memory", "floor_divide", "remainder", "trunc", "all",
+    "matmul", "bincount", "may_share_memory", "floor_divide", "remainder", "trunc", "all", "any",
     "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "invert",
 )
 
@@ -90,6 +90,11 @@ class ElementwiseKernel:
         return REFERENCE.run_elementwise(k, *operands, out=new)
 
 
+def _diagonal(a, offset=0, axis1=0, axis2=1):
+    """CuPy's diagonal is a writable view (NumPy's is read-only)."""
+    return REFERENCE.diagonal(a, offset, axis1, axis2)
+
+
 def _asnumpy(a, stream=None, order="C", out=None, blocking=True):
     return np.array(a, copy=True, order=order)
 
@@ -116,6 +121,7 @@ def make():
         setattr(cupy, name, getattr(np, name))
     cupy.__version__ = "stand-in"
     cupy.asnumpy = _asnumpy
+    cupy.diagonal = _diagonal
     cupy.RawKernel = RawKernel
     cupy.ElementwiseKernel = ElementwiseKernel
     cupy.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(

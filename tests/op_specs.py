@@ -422,9 +422,25 @@ def _reduce(name, npfn, domain=SMOOTH, ddof=False, **kw):
         return getattr(x, name)(axis=axis, keepdims=keepdims, **extra)
 
     def ref(x, axis, keepdims, alias, **extra):
-        return npfn(x, axis=axis, keepdims=keepdims, **extra)
+        return npfn(x, axis=None if axis == () else axis, keepdims=keepdims, **extra)  # dim=(): all, as PyTorch
 
     return OpSpec(name, fn, ref, 1, "reduce", lambda: reduce_cases(ddof=ddof), domain, **kw)
+
+
+def _extremum(name, npfn):
+    """max/min: x.max() (every element), x.max(dim).values (one dim), x.amax(dims) (several, or keepdim)."""
+
+    def fn(x, axis, keepdims, alias):
+        if axis is None and not keepdims:
+            return getattr(mg, name)(x) if alias else getattr(x, name)()
+        if isinstance(axis, int):
+            return (getattr(mg, name)(x, axis, keepdims) if alias else getattr(x, name)(dim=axis, keepdim=keepdims)).values
+        return getattr(mg, "a" + name)(x, dim=() if axis is None else axis, keepdim=keepdims)
+
+    def ref(x, axis, keepdims, alias):
+        return npfn(x, axis=None if axis == () else axis, keepdims=keepdims)
+
+    return OpSpec(name, fn, ref, 1, "reduce", reduce_cases, DISTINCT)
 
 
 def _softmax_like(name, npfn):
@@ -611,8 +627,8 @@ OPS = (
     _reduce("sum", np.sum),
     _reduce("mean", np.mean),
     _reduce("var", np.var, ddof=True),
-    _reduce("max", np.max, DISTINCT),
-    _reduce("min", np.min, DISTINCT),
+    _extremum("max", np.max),
+    _extremum("min", np.min),
     _reduce("logsumexp", _np_logsumexp, WIDE),
     _softmax_like("softmax", lambda x, axis: np.exp(_np_log_softmax(x, axis))),
     _softmax_like("log_softmax", _np_log_softmax),

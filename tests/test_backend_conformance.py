@@ -13,6 +13,8 @@ against the composites of other ops in tests/test_fused_ops.py and tests/test_nn
 import inspect
 import warnings
 
+import math
+
 import numpy as np
 import pytest
 
@@ -158,6 +160,16 @@ def cases(dt):
         ("abs", "abs", (x,), np.abs),
         ("abs-int", "abs", (ints,), np.abs),
         ("sign", "sign", (np.array([-2.0, 0.0, 3.0], f),), np.sign),
+        ("sign-nan", "sign", (np.array([np.nan, -np.inf, -0.0], f),), lambda a: np.array([0.0, -1.0, 0.0], f)),
+        *((f"pow_scalar-{e}", "pow_scalar", (np.array([4.0, -0.0, np.inf, -np.inf, 2.5], f), e),
+           lambda a, e, fn=fn: np.array([fn(v) for v in a.tolist()], f))
+          for e, fn in ((0.5, lambda v: math.sqrt(v) if v >= 0 else (v if v == 0 else math.nan)),
+                        (-0.5, lambda v: 1 / math.sqrt(v) if v > 0 else (math.copysign(math.inf, v) if v == 0
+                                                                          else (0.0 if v == math.inf else math.nan))),
+                        (2, lambda v: v * v), (3, lambda v: v * v * v),
+                        (-1, lambda v: 1 / v if v else math.copysign(math.inf, v)),
+                        (-2, lambda v: 1 / (v * v) if v else math.inf),
+                        (1.5, lambda v: math.inf if v == -math.inf else (v ** 1.5 if v >= 0 else math.nan)))),
         ("tanh", "tanh", (x,), np.tanh),
         ("sin", "sin", (x,), np.sin),
         ("cos", "cos", (x,), np.cos),
@@ -176,6 +188,9 @@ def cases(dt):
          lambda a, b: np.array([np.inf, -np.inf, np.nan], f)),
         ("pow", "pow", (pos, y[:2].reshape(2, 1)), np.power),
         ("pow-weak-scalar", "pow", (pos, 2), np.power),
+        ("pow-int-negative-exponents", "pow", (np.array([2, 1, -1, -1, 0, 3], np.int64),
+                                               np.array([-1, -3, -3, -2, -1, 2], np.int64)),
+         lambda a, b: np.array([0, 1, -1, 1, 0, 9], np.int64)),
         ("floor_divide", "floor_divide", (x, pos[..., None]), np.floor_divide),
         ("floor_divide-int", "floor_divide", (ints, np.array([2, -3, 4], np.int64)), np.floor_divide),
         ("floor_divide-by-zero", "floor_divide", (np.array([1.0, -1.0, 0.0], f), np.zeros(3, f)),
@@ -230,6 +245,10 @@ def cases(dt):
         ("setitem_-mask", "setitem_", (x.copy(), (x > 0,), np.array(0.0, f)), _setitem),
         ("setitem_-ints-broadcast", "setitem_", (x.copy(), (Ellipsis, np.array([0, 2])), y[:, :1].astype(other)),
          _setitem),
+        ("diagonal", "diagonal", (x, 0, 1, 2), lambda a, o, d1, d2: np.diagonal(a, o, d1, d2)),
+        ("diagonal-offset", "diagonal", (x, 1, 2, 0), lambda a, o, d1, d2: np.diagonal(a, o, d1, d2)),
+        ("diagonal-negative-offset", "diagonal", (x, -1, 1, 2), lambda a, o, d1, d2: np.diagonal(a, o, d1, d2)),
+        ("diagonal-past-the-end", "diagonal", (x, 5, 1, 2), lambda a, o, d1, d2: np.diagonal(a, o, d1, d2)),
         ("internal_overlap-expanded", "internal_overlap", (ViewOf("y", y, lambda b, a: b.broadcast_to(a, (2, 3, 4))),),
          lambda a: True),
         ("internal_overlap-plain", "internal_overlap", (x,), lambda a: False),

@@ -152,9 +152,9 @@ def test_repr_reads_like_pytorch():
         "  (0): Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
         "  (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
         "  (2): ReLU()\n"
-        "  (3): MaxPool2d(kernel_size=2, stride=2, padding=0)\n"
+        "  (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
         "  (4): Flatten(start_dim=1, end_dim=-1)\n"
-        "  (5): Dropout(p=0.25)\n"
+        "  (5): Dropout(p=0.25, inplace=False)\n"
         "  (6): Linear(in_features=1568, out_features=10, bias=False)\n"
         ")")
     assert repr(nn.LSTM(3, 4, num_layers=2, batch_first=True)) == "LSTM(3, 4, num_layers=2, batch_first=True)"

@@ -235,13 +235,33 @@ def _first_extremum_mask(x, axis, mode):
 @pytest.mark.parametrize("mode", ["max", "min"])
 @SETTINGS
 @given(data=st.data())
-def test_max_min_ties_send_the_gradient_to_the_first_extremum(mode, backend, data):
+def test_max_min_along_a_dim_send_the_gradient_to_the_first_extremum(mode, backend, data):
+    """x.max(dim): the gradient goes to the element the returned index names (the first extremum), as PyTorch."""
     shape = data.draw(shapes(min_dims=1, max_dims=3), label="shape")
-    axis = data.draw(numpy_axes(len(shape)), label="axis")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
     x = data.draw(values(TIES, shape), label="x")  # five distinct values: ties are common
     (t,) = _leaves([x])
-    getattr(t, mode)(axis=axis).sum().backward()
+    values_, indices = getattr(t, mode)(axis)
+    np.testing.assert_array_equal(indices.detach().numpy(), (np.argmax if mode == "max" else np.argmin)(x, axis))
+    values_.sum().backward()
     np.testing.assert_array_equal(t.grad.detach().numpy(), _first_extremum_mask(x, axis, mode))
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+@SETTINGS
+@given(data=st.data())
+def test_full_max_and_amax_split_the_gradient_evenly_over_ties(mode, backend, data):
+    """x.max() and x.amax(dims): the gradient is split evenly over the elements that attain the extremum."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3), label="shape")
+    axis = data.draw(numpy_axes(len(shape)), label="dims")
+    x = data.draw(values(TIES, shape), label="x")
+    (t,) = _leaves([x])
+    axes = None if axis in (None, ()) else axis
+    out = getattr(t, mode)() if axes is None else getattr(t, "a" + mode)(axes)
+    out.sum().backward()
+    best = (np.max if mode == "max" else np.min)(x, axis=axes, keepdims=True)
+    hit = (x == best).astype(float)
+    np.testing.assert_allclose(t.grad.detach().numpy(), hit / hit.sum(axis=axes, keepdims=True), rtol=1e-15)
 
 
 @pytest.mark.parametrize("mode", ["maximum", "minimum"])

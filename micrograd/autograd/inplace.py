@@ -15,6 +15,7 @@ for backward and changed in place afterwards makes backward raise, naming the ve
 """
 import contextvars
 
+from .. import dtypes
 from ..errors import RuntimeValueError
 from .grad_mode import _grad_enabled
 
@@ -231,6 +232,9 @@ def commit(t, result, fill=False, write=None):
         refresh(t)
     check_writable(t, recording, fill)
     if result._data.dtype != t._data.dtype:
+        if not dtypes.can_cast(result._data.dtype, t._data.dtype):
+            raise RuntimeValueError(f"result type {dtypes.short_name(result.dtype)} can't be cast to the "
+                                    f"desired output type {dtypes.short_name(t.dtype)}")
         result = result.astype(t.dtype)
     grad = recording and (result._requires_grad or t._requires_grad) and t.dtype.kind == "f"
     if write is None:

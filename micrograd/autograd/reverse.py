@@ -5,6 +5,7 @@ hands the gradients of its outputs to its Function's backward and adds what come
 of its inputs. `run_backward` says exactly that; `_Gradients` keeps the gradients found so far, and the rest
 of this module is the bookkeeping around them: hooks, retain_grad, the targets of grad(), checks.
 """
+from ..errors import RuntimeValueError
 from ..graph import toposort
 from . import function
 from .accumulate import add
@@ -198,6 +199,8 @@ def _needed_for(order, want):
 def _store_grad(t, g, create_graph, seen_arrays):
     """Accumulate g into t.grad. A first gradient is stored detached and unshared (_owned); a later one is
     summed in (in place where accumulate.add may), which makes a new array or writes t.grad's own."""
+    if g._backend is not t._backend:  # an input on the other CPU backend: its gradient lives where it does
+        g = g.to(t._backend)
     if t.grad is None:
         t.grad = g if create_graph else _owned(g, seen_arrays)
     else:
@@ -225,7 +228,11 @@ def _root_grad(t, grad, op):
     if grad._data.shape != t._data.shape:
         raise RuntimeError(f"{op}: the gradient's shape {grad.shape} does not match the output's {t.shape}")
     if grad._backend is not t._backend:
-        raise ValueError(f"{op}: gradient on backend {grad._backend.name!r}, output on {t._backend.name!r}")
+        if grad._backend.device != t._backend.device:
+            raise RuntimeValueError(f"{op}: the gradient is on {grad._backend.device} (backend "
+                                    f"{grad._backend.name!r}) but the output is on {t._backend.device} (backend "
+                                    f"{t._backend.name!r})")
+        grad = grad.detach().to(t._backend)
     return grad if grad.dtype == t.dtype else grad.astype(t.dtype)
 
 

@@ -12,8 +12,10 @@ import numpy as np
 from .. import ops
 from .. import random as rng
 from ..factories import zeros_like
-from ..ops import BinaryCrossEntropy, Erf, Im2Col, Linear
+from ..ops import BinaryCrossEntropy, Erf, Linear
+from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
+from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F's functions)
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -35,16 +37,6 @@ def _const(arr, like):
     return Tensor(np.asarray(arr), dtype=like.dtype, backend=like.backend)
 
 
-def _pair(op, name, v, minimum):
-    """An int or a pair of ints as a pair, each at least `minimum`."""
-    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(pair) != 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints; got {v!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be at least {minimum}; got {v!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum'; got {reduction!r}")
@@ -56,35 +48,6 @@ def _reduce(loss, reduction):
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def _batched_image(op, x):
-    """x as (N, C, H, W) and whether it was an unbatched (C, H, W) image."""
-    if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W); got shape {x.shape}")
-    return (x.unsqueeze(0), True) if x.ndim == 3 else (x, False)
-
-
-def _padded(op, x, kernel, padding, value):
-    """x (N, C, H, W) padded on each side with `value`, checked to hold at least one window."""
-    (kh, kw), (ph, pw) = kernel, padding
-    if ph or pw:
-        x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=value)
-    h, w = x.shape[2:]
-    if kh > h or kw > w:
-        raise ValueError(f"{op}: kernel size ({kh}, {kw}) is larger than the padded input ({h}, {w}); "
-                         f"got input {(x.shape[0], x.shape[1], h - 2 * ph, w - 2 * pw)}")
-    return x
-
-
-def _windows(op, x, kernel, stride, padding, value):
-    """Patches (N, C, kh, kw, OH, OW) of x (N, C, H, W) padded on each side with `value`."""
-    (kh, kw), (sh, sw) = kernel, stride
-    x = _padded(op, x, kernel, padding, value)
-    if sh == sw:
-        return Im2Col.apply(x, kh=kh, kw=kw, stride=sh)
-    # im2col takes one stride; unequal strides take every window and keep each sh-th row, sw-th column.
-    return Im2Col.apply(x, kh=kh, kw=kw, stride=1)[:, :, :, :, ::sh, ::sw]
 
 
 # layers
@@ -105,74 +68,12 @@ def linear(x, weight, bias=None):
     return out if bias is None else out + bias
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-d cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), as pad -> im2col -> matmul.
-
-    Args:
-        stride, padding: an int or a (height, width) pair; padding is zeros on both sides, or "valid"
-            (none) or "same" (stride 1; output as large as the input, any odd extra on the bottom/right).
-    """
-    x, unbatched = _batched_image("conv2d", x)
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be (out_channels, in_channels, kh, kw); got shape {weight.shape}")
-    o, c, kh, kw = weight.shape
-    if x.shape[1] != c:
-        raise ValueError(f"conv2d: input has {x.shape[1]} channels but weight expects {c}; "
-                         f"got input {x.shape} and weight {weight.shape}")
-    if bias is not None and bias.shape != (o,):
-        raise ValueError(f"conv2d: bias must have shape ({o},); got {bias.shape}")
-    stride = _pair("conv2d", "stride", stride, 1)
-    if padding == "valid":
-        padding = 0
-    if padding == "same":
-        if stride != (1, 1):
-            raise ValueError(f"conv2d: padding='same' needs stride 1; got stride {stride}")
-        before = ((kh - 1) // 2, (kw - 1) // 2)
-        widths = ((0, 0), (0, 0), (before[0], kh - 1 - before[0]), (before[1], kw - 1 - before[1]))
-        x, padding = ops.pad(x, widths), (0, 0)
-    padding = _pair("conv2d", "padding", padding, 0)
-    cols = _windows("conv2d", x, (kh, kw), stride, padding, 0.0)
-    n, _, _, _, oh, ow = cols.shape
-    out = weight.reshape(o, c * kh * kw) @ cols.reshape(n, c * kh * kw, oh * ow)
-    out = out.reshape(n, o, oh, ow)
-    if bias is not None:
-        out = out + bias.reshape(1, o, 1, 1)
-    return out.squeeze(0) if unbatched else out
-
-
-def _pool_args(op, x, kernel_size, stride, padding):
-    x, unbatched = _batched_image(op, x)
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else _pair(op, "stride", stride, 1)
-    padding = _pair(op, "padding", padding, 0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding must be at most half the kernel size; got padding {padding} "
-                         f"for kernel {kernel}")
-    return x, kernel, stride, padding, unbatched
-
-
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Maximum over each window (stride defaults to kernel_size; padding is -inf, so it never wins).
-
-    On ties the gradient goes to the first maximal element of the window in row-major order, as PyTorch.
-    """
-    x, kernel, stride, padding, unbatched = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-    out = ops.max_pool2d(_padded("max_pool2d", x, kernel, padding, -math.inf), kernel, stride)
-    return out.squeeze(0) if unbatched else out
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over each window; zero padding counts toward the mean (PyTorch's count_include_pad=True)."""
-    x, kernel, stride, padding, unbatched = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
-    out = _windows("avg_pool2d", x, kernel, stride, padding, 0.0).mean(axis=(2, 3))
-    return out.squeeze(0) if unbatched else out
-
-
 # activations
 
-def relu(x):
-    """max(x, 0)."""
-    return ops.relu(_tensor(x, "relu"))
+def relu(input, inplace=False):  # noqa: A002  (PyTorch's argument names)
+    """max(x, 0) (in place with inplace=True)."""
+    x = _tensor(input, "relu")
+    return x.relu_() if inplace else ops.relu(x)
 
 
 def sigmoid(x):
@@ -185,20 +86,28 @@ def tanh(x):
     return ops.tanh(_tensor(x, "tanh"))
 
 
-def _dim(op, dim, axis):
+def _softmax_dim(op, x, dim, axis):
+    """dim (alias axis); None picks PyTorch's legacy dim (0 for 0-, 1- and 3-d input, else 1) with its warning."""
     if dim is not None and axis is not None:
         raise TypeError(f"{op}: pass dim or axis, not both")
-    return -1 if dim is None and axis is None else (dim if dim is not None else axis)
+    dim = dim if dim is not None else axis
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X "
+                      f"as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return dim
 
 
-def softmax(x, dim=None, *, axis=None):
-    """exp(x) / sum(exp(x)) along `dim` (alias `axis`; default the last axis)."""
-    return ops.softmax(_tensor(x, "softmax"), _dim("softmax", dim, axis))
+def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002
+    """exp(x) / sum(exp(x)) along `dim`, computed in `dtype` if given."""
+    x = _tensor(input, "softmax")
+    return ops.softmax(x, _softmax_dim("softmax", x, dim, axis), dtype)
 
 
-def log_softmax(x, dim=None, *, axis=None):
-    """x - logsumexp(x) along `dim` (alias `axis`; default the last axis)."""
-    return ops.log_softmax(_tensor(x, "log_softmax"), _dim("log_softmax", dim, axis))
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002
+    """x - logsumexp(x) along `dim`, computed in `dtype` if given."""
+    x = _tensor(input, "log_softmax")
+    return ops.log_softmax(x, _softmax_dim("log_softmax", x, dim, axis), dtype)
 
 
 def gelu(x, approximate="none"):
@@ -211,20 +120,19 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
 
 
-def dropout(x, p=0.5, training=True):
-    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training.
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training (in place
+    with inplace=True).
 
     The mask is drawn on the host from micrograd's generator, so one seed gives one mask on every backend.
     """
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1]; got {p!r}")
-    x = _tensor(x, "dropout")
+    if not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:  # a bool is 0 or 1, as PyTorch takes it
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _tensor(input, "dropout")
     if not training or p == 0:
         return x
-    if p == 1:
-        return x * 0
-    keep = rng.host().random(x.shape) >= p
-    return x * _const(keep * (1 / (1 - p)), x)
+    scale = _const(rng.host().random(x.shape) >= p, x) * (1 / (1 - p)) if p < 1 else x.detach() * 0
+    return x.mul_(scale) if inplace else x * scale
 
 
 # losses
@@ -435,27 +343,30 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     (no gradient) with momentum and the unbiased variance, as PyTorch.
     """
     x = _tensor(x, "batch_norm")
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...); got shape {x.shape}")
-    c = x.shape[1]
+    c = x.shape[1] if x.ndim >= 2 else 0  # PyTorch's channel count of a 1-d input is 0
     for name, p in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
-        if p is not None and tuple(np.shape(p) if not isinstance(p, Tensor) else p.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}; got "
-                             f"{tuple(np.shape(p) if not isinstance(p, Tensor) else p.shape)}")
+        if p is not None and int(np.prod(np.shape(p) if not isinstance(p, Tensor) else p.shape)) != c:
+            raise RuntimeValueError(f"{name} should contain {c} elements not "
+                                    f"{int(np.prod(np.shape(p) if not isinstance(p, Tensor) else p.shape))} "
+                                    f"(batch_norm: input of shape {x.shape})")
+    if x.ndim < 2:
+        if x.numel():
+            raise RuntimeValueError(f"batch_norm: input must be (N, C) or (N, C, ...); got shape {x.shape}")
+        return x * 1  # an empty 1-d input: nothing to normalise
     axes = (0,) + tuple(range(2, x.ndim))
     per_channel = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        n = x.numel() // c
+        n = x.numel() // c if c else 0
         if n < 2:
-            raise ValueError(f"batch_norm: training needs more than one value per channel; got input {x.shape}")
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
         mean = x.mean(axis=axes, keepdims=True)
         centred = x - mean
         var = (centred * centred).mean(axis=axes, keepdims=True)
         for buf, stat in ((running_mean, mean.detach()), (running_var, var.detach() * (n / (n - 1)))):
             if isinstance(buf, Tensor):
                 new = buf.detach() * (1 - momentum) + stat.reshape(c) * momentum
-                buf._backend.assign_(buf._data, new._data)
+                buf.copy_(new)  # in place (no history: new is detached); the version counts the change
             elif buf is not None:  # a NumPy buffer, updated in place on the host
                 buf[...] = buf * (1 - momentum) + stat._host().reshape(c) * momentum
     else:
@@ -469,27 +380,48 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return out if bias is None else out + _tensor(bias, "batch_norm", x).reshape(per_channel)
 
 
-def embedding(input, weight, padding_idx=None):  # noqa: A002
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
+              sparse=False):
     """Rows of weight (num_embeddings, dim) picked by integer indices; gradients scatter-add into the rows.
 
-    Rows picked at `padding_idx` get no gradient (their values are still returned), as PyTorch.
+    Rows picked at `padding_idx` get no gradient (their values are still returned); with max_norm, the picked
+    rows whose norm_type-norm exceeds it are first rescaled in place to that norm; with scale_grad_by_freq, a
+    row's gradient is divided by how often the input picks it, as PyTorch.
     """
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by micrograd")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim); got shape {weight.shape}")
+        raise RuntimeValueError(f"'weight' must be 2-D (embedding: weight of shape {weight.shape})")
     idx = input._host() if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
+        raise RuntimeTypeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
+                               f"types: Long, Int; but got {idx.dtype} instead (embedding)")
     v = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= v):
         bad = idx[(idx < 0) | (idx >= v)].flat[0]
-        raise IndexError(f"embedding: index {int(bad)} is out of range for {v} embeddings")
+        raise IndexError(f"index out of range in self (embedding: index {int(bad)} for {v} embeddings)")
+    if max_norm is not None:
+        _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
     out = weight[idx]
+    if scale_grad_by_freq and idx.size:
+        counts = np.bincount(idx.reshape(-1), minlength=v)[idx].astype(np.float64)
+        out = ops.ScaleGrad.apply(out, scale=_const((1.0 / counts)[..., None], weight))
     if padding_idx is None:
         return out
     if not -v <= padding_idx < v:
-        raise ValueError(f"embedding: padding_idx must be in [-{v}, {v}); got {padding_idx}")
+        raise AssertionError(f"Padding_idx must be within num_embeddings (embedding: {padding_idx} for {v})")
     padded = (idx == padding_idx % v)[..., None]
-    return ops.where(padded, weight.detach()[idx], out) if padded.any() else out
+    return ops.where(_const(padded, weight).to(bool), weight.detach()[idx], out) if padded.any() else out
+
+
+def _renorm_rows(weight, rows, max_norm, norm_type):
+    """Rescale weight's `rows` whose norm exceeds max_norm to that norm, in place (PyTorch's embedding_renorm_)."""
+    from ..autograd import no_grad
+    with no_grad():
+        picked = weight.detach()[rows]
+        norms = (picked.abs() ** norm_type).sum(1) ** (1.0 / norm_type)
+        scale = ops.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight[rows] = picked * scale.unsqueeze(1)
 
 
 # attention

@@ -2,6 +2,8 @@
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from micrograd.autograd import inplace
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -205,8 +207,9 @@ class Module:
             yield name, p
 
     def parameters(self, recurse=True):
-        """Return the list of parameters, each once (by identity), in registration order."""
-        return [p for _, p in self.named_parameters(recurse=recurse)]
+        """Return the list of parameters, each once (by identity), in registration order. The list also answers
+        next(), as PyTorch's generator does (`next(model.parameters())` gives the first parameter)."""
+        return _Parameters(p for _, p in self.named_parameters(recurse=recurse))
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         """Yield (dotted name, buffer) pairs, each buffer once."""
@@ -255,12 +258,19 @@ class Module:
         """Set evaluation mode (dropout off, batch norm uses running statistics); return self."""
         return self.train(False)
 
-    def zero_grad(self):
-        """Reset gradients: a Value's grad to 0, a Tensor's to None."""
+    def zero_grad(self, set_to_none=True):
+        """Reset gradients: a Tensor's to None (PyTorch 2's default) or, with set_to_none=False, to zeros in place;
+        a Value's to 0."""
         from micrograd.engine import Value
 
         for p in self.parameters():
-            p.grad = 0.0 if isinstance(p, Value) else None
+            if isinstance(p, Value):
+                p.grad = 0.0
+            elif p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_().zero_()
 
     # State and placement
 
@@ -339,6 +349,7 @@ class Module:
             if _is_tensor(target):
                 b = target._backend
                 b.assign_(target._data, b.asarray(host, target.dtype))
+                inplace.counter(target)[0] += 1  # an in-place change, as PyTorch's copy_ counts it
             else:
                 target.data = float(host)
         return IncompatibleKeys(missing, unexpected)
@@ -420,6 +431,17 @@ class Module:
         elif lines:
             body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+class _Parameters(list):
+    """Module.parameters()'s list: a list (micrograd's contract, so `len(model.parameters())` works) that is also
+    an iterator over its items, as PyTorch's generator, for `next(model.parameters())`."""
+
+    def __next__(self):
+        it = self.__dict__.get("_it")
+        if it is None:
+            it = self.__dict__["_it"] = iter(list(self))
+        return next(it)
 
 
 def _join(prefix, name):

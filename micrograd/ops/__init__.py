@@ -5,7 +5,11 @@ Tensor methods, mg.* functions and nn.functional call these.
     arithmetic.py   + - * / ** // %, maximum/minimum, bitwise operators, and PyTorch's type promotion
     activation.py   tanh, sigmoid, relu and their fused gradients; erf
     reduce.py       sum, max/min, mean, var, argmax/argmin, logsumexp, softmax, log_softmax
-    movement.py     reshape, permute, broadcast, indexing and its adjoint, concatenate, stack, unbind, pad
+    movement.py     the Functions that move data: reshape, permute, broadcast, indexing and its adjoint,
+                    concatenate, split, diagonal, pad, clone
+    shape.py        PyTorch's shape functions over them: reshape/view, transpose, (un)squeeze, expand, cat/stack,
+                    split/chunk, narrow/select/diagonal, clone
+    indexing.py     nonzero, masked_fill
     linalg.py       matrix products
     linear.py       the Linear layer's op and its gradient op
     conv.py         im2col and col2im (conv2d's building blocks)
@@ -21,10 +25,12 @@ from .activation import *  # noqa: F401,F403  (each module's __all__)
 from .linalg import *  # noqa: F401,F403  (each module's __all__)
 from .linear import *  # noqa: F401,F403  (each module's __all__)
 from .movement import *  # noqa: F401,F403  (each module's __all__)
+from .shape import *  # noqa: F401,F403  (each module's __all__)
 from .reduce import *  # noqa: F401,F403  (each module's __all__)
 from .conv import *  # noqa: F401,F403  (each module's __all__)
 from .pooling import *  # noqa: F401,F403  (each module's __all__)
 from .loss import *  # noqa: F401,F403  (each module's __all__)
 from .rnn import *  # noqa: F401,F403  (each module's __all__)
+from .indexing import *  # noqa: F401,F403  (each module's __all__)
 from .inplace import *  # noqa: F401,F403  (each module's __all__)
 from .util import INPLACE, METHODS, PUBLIC  # noqa: F401

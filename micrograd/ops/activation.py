@@ -156,5 +156,5 @@ class Erf(Function):
 
 tanh = unary(Tanh, "tanh(x) elementwise.")
 sigmoid = unary(Sigmoid, "1 / (1 + exp(-x)) elementwise.")
-relu = unary(Relu, "max(x, 0) elementwise.")
+relu = unary(Relu, "max(x, 0) elementwise.", floating=False)
 erf = unary(Erf, "The error function erf(x) elementwise.")

@@ -11,8 +11,8 @@ from ..tensor import Tensor
 from .elementwise import where
 from .util import broadcast_shapes, export, unbroadcast
 
-__all__ = ["Add", "Bitwise", "BitwiseNot", "Div", "FloorDivide", "Maximum", "Minimum", "Mul", "Pow", "Remainder",
-           "RoundedDiv", "Sub", "add", "binary", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+__all__ = ["Add", "Bitwise", "BitwiseNot", "Div", "FloorDivide", "Maximum", "Minimum", "Mul", "Pow", "PowScalar",
+           "Remainder", "RoundedDiv", "Sub", "add", "binary", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
            "bitwise_right_shift", "bitwise_xor", "div", "floor_divide", "maximum", "minimum", "mul", "pow",
            "remainder", "sub"]
 
@@ -88,7 +88,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a == 0, as PyTorch)."""
+    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log(a) (0 where a == 0 and b >= 0), as PyTorch."""
 
     saves_output = True
 
@@ -103,11 +103,28 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+            ga = unbroadcast(where(b == 0, 0, g * b * a ** (b - 1)), a.shape)
         if nb:
-            safe = where(a == 0, 1, a)
-            gb = unbroadcast(g * ctx.output() * safe.log(), b.shape)
+            gb = unbroadcast(where((a == 0) & (b >= 0), 0, g * ctx.output() * a.log()), b.shape)
         return ga, gb
+
+
+class PowScalar(Function):
+    """a ** s for a Python number s, computed as PyTorch does for the exponents it special-cases (0.5 as sqrt,
+    -0.5 as 1/sqrt, 2 and 3 as products, -1 and -2 as reciprocals); d/da = s a^(s-1), and 0 where s == 0."""
+
+    @staticmethod
+    def forward(ctx, a, s):
+        ctx.save_for_backward(a)
+        ctx.s = s
+        return a._backend.pow_scalar(a._data, s)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        if ctx.s == 0:
+            return Tensor._make(g._backend.full(g.shape, 0, g.dtype), g._backend, False, None, 0), None
+        return g * (PowScalar.apply(a, ctx.s - 1) * ctx.s), None
 
 
 class Maximum(Function):
@@ -139,11 +156,14 @@ class Minimum(Function):
 
 
 def _select_grads(ctx, g, a, b, wins):
+    # PyTorch's rule: each input's weight is 1, halved on ties and 0 where it loses, so a NaN on either side
+    # (no comparison holds) passes the whole gradient to both.
     bk = a._backend
-    win = bk.astype(bk.compare(wins, a._data, b._data), g.dtype)
-    tie = bk.astype(bk.compare("eq", a._data, b._data), g.dtype)
-    wa = Tensor._make(bk.add(win, bk.mul(tie, 0.5)), bk, False, None, 0)
-    wb = Tensor._make(bk.sub(bk.sub(bk.full((), 1, g.dtype), win), bk.mul(tie, 0.5)), bk, False, None, 0)
+    loses = ("lt", "gt") if wins == "gt" else ("gt", "lt")
+    half_tie = bk.mul(bk.astype(bk.compare("eq", a._data, b._data), g.dtype), 0.5)
+    one = bk.full((), 1, g.dtype)
+    wa, wb = (Tensor._make(bk.sub(bk.sub(one, bk.astype(bk.compare(op, a._data, b._data), g.dtype)), half_tie),
+                           bk, False, None, 0) for op in loses)
     na, nb = ctx.needs_input_grad
     return (unbroadcast(g * wa, a.shape) if na else None, unbroadcast(g * wb, b.shape) if nb else None)
 
@@ -228,6 +248,11 @@ def binary(cls, a, b, *args):
     promotion gives (a float result for true division of integers)."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     like = a if ta else b
+    if cls is Pow and ta and (type(b) is float or type(b) is int):
+        if a._data.dtype.kind != "f" and type(b) is float:
+            a = a.astype(dtypes.get_default_dtype())
+        if a._data.dtype.kind == "f":
+            return PowScalar.apply(a, b)
     if not tb and (type(b) is float or type(b) is int) and like._data.dtype.kind == "f":
         b = Tensor._make(like._backend.asarray(b, like._data.dtype), like._backend, False, None, 0)  # the fast path
     elif not (ta and tb and a._data.dtype == b._data.dtype and cls is not Div):
@@ -241,7 +266,7 @@ def _promoted(cls, a, b, like):
     dt = dtypes.result_type(_operand(a, like, cls), _operand(b, like, cls))
     if cls is Div:
         dt = dtypes.float_result(dt)
-    elif cls is Pow and dt.kind in "iu" and _negative(b):
+    elif cls is Pow and dt.kind in "iu" and not isinstance(b, Tensor) and _negative(b):
         raise RuntimeValueError("Integers to negative integer powers are not allowed.")
     return _as(a, dt, like), _as(b, dt, like)
 

@@ -4,11 +4,14 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import Function
+from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, lift, register, unbroadcast
 
-__all__ = ["Abs", "Cast", "Clip", "Cos", "Exp", "Log", "Neg", "Sin", "Sqrt", "ToBackend", "Where", "abs", "clip",
-           "compare", "cos", "exp", "log", "neg", "negative", "sign", "sin", "sqrt", "where"]
+__all__ = ["Abs", "Cast", "ClampTensor", "Clip", "Cos", "Exp", "Log", "Neg", "ScaleGrad", "Sin", "Sqrt", "ToBackend",
+           "Where", "abs",
+           "clamp", "clamp_max", "clamp_min", "clip", "compare", "cos", "exp", "log", "neg", "negative", "sign", "sin",
+           "sqrt", "where"]
 
 
 
@@ -154,6 +157,19 @@ class Where(Function):
         return None, ga, gb
 
 
+class ScaleGrad(Function):
+    """x itself (a copy), with its gradient multiplied by a constant `scale` (embedding's scale_grad_by_freq)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x._backend.copy(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.scale, None
+
+
 class Cast(Function):
     """x as another dtype; d/dx = 1 cast back (no gradient flows into integer or bool tensors)."""
 
@@ -199,59 +215,134 @@ def compare(opname, a, b):
 
 
 @export(method=False)
-def where(cond, a, b):
-    """Elements of `a` where `cond` holds, else of `b` (broadcasting; differentiable in a and b)."""
-    like = next((t for t in (a, b, cond) if isinstance(t, Tensor)), None)
-    if like is None:
-        like = Tensor(np.asarray(a))
-    if not isinstance(cond, Tensor):
-        cond = Tensor(np.asarray(cond, dtype=bool), backend=like.backend)
-    if cond.dtype != dtypes.bool_:
-        cond = Tensor._make(cond._backend.compare("ne", cond._data, 0), cond._backend, False, None, 0)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(np.asarray(a))
-    if not isinstance(a, Tensor):
-        a = lift(a, b, "where")
-    if not isinstance(b, Tensor):
-        b = lift(b, a, "where")
-    broadcast_shapes("where", cond.shape, a.shape, b.shape)
-    dt = np.result_type(a.dtype, b.dtype)
-    a, b = (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
-    return Where.apply(cond, a, b)
+def where(condition, input=None, other=None):  # noqa: A002  (PyTorch's argument names)
+    """Elements of `input` where `condition` (a bool tensor) holds, else of `other`, broadcast, in the dtype PyTorch's
+    promotion gives; differentiable in input and other. where(condition) alone: the indices of its nonzeros."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+        condition = Tensor(np.asarray(condition, dtype=bool), backend=None if like is None else like._backend)
+    if condition.dtype != dtypes.bool_:
+        raise RuntimeValueError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                                f"{dtypes.short_name(condition.dtype)}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        dt = dtypes.result_type(input, other)
+        input = Tensor._make(condition._backend.asarray(input, dt), condition._backend, False, None, 0)
+    like = input if isinstance(input, Tensor) else other
+    dt = dtypes.result_type(*(v for v in (input, other)))
+    a, b = (v.to(dt) if isinstance(v, Tensor) and v.dtype != dt else v if isinstance(v, Tensor) else
+            Tensor._make(like._backend.asarray(v, dt), like._backend, False, None, 0) for v in (input, other))
+    broadcast_shapes("where", condition.shape, a.shape, b.shape)
+    return Where.apply(condition, a, b)
 
 
-@export("clip", "clamp", inplace=True)
-def clip(x, min=None, max=None):
-    """x limited to [min, max] (either may be None); gradient 1 inside the closed interval."""
+def _where_method(input, condition, other):  # noqa: A002
+    return where(condition, input, other)
+
+
+register("where", None, _where_method)
+
+
+class ClampTensor(Function):
+    """minimum(maximum(x, lo), hi) with tensor bounds (either may be None), broadcast; PyTorch's gradients: to x
+    where lo <= x <= hi, to lo where x < lo <= hi, to hi where max(x, lo) > hi."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        b = x._backend
+        low = x._data if lo is None else b.maximum(x._data, lo._data)
+        out = low if hi is None else b.minimum(low, hi._data)
+        ctx.save_for_backward(x, lo, hi)
+        return b.copy(out) if out is x._data else out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        nx, nlo, nhi = ctx.needs_input_grad
+        zero = Tensor._make(g._backend.zeros((), g.dtype), g._backend, False, None, 0)
+        inside = None
+        if lo is not None:
+            inside = x >= lo
+        if hi is not None:
+            inside = (x <= hi) if inside is None else inside & (x <= hi)
+        gx = where(inside, g, zero) if nx else None
+        glo = ghi = None
+        if nlo:
+            below = (x < lo) if hi is None else (x < lo) & (lo <= hi)
+            glo = unbroadcast(where(below, g, zero), lo.shape)
+        if nhi:
+            above = (x > hi) if lo is None else (where(x > lo, x, lo) > hi)
+            ghi = unbroadcast(where(above, g, zero), hi.shape)
+        return (unbroadcast(gx, x.shape) if gx is not None else None), glo, ghi
+
+
+def _bound(x, v, like, dt):
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        return v if v.dtype == dt else v.to(dt)
+    return Tensor._make(like._backend.asarray(v, dt), like._backend, False, None, 0)
+
+
+@export("clamp", "clip", inplace=True)
+def clamp(input, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+    """input limited to [min, max] (numbers or tensors, either may be None; min > max gives max), in the dtype
+    PyTorch's promotion gives; gradient 1 inside the closed interval."""
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
-    for bound in (min, max):
-        if bound is not None and not isinstance(bound, (int, float, np.number)):
-            raise TypeError(f"clip: bounds must be numbers; got {type(bound).__name__}")
-    return Clip.apply(x, lo=min, hi=max)
+        raise RuntimeValueError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if not isinstance(input, Tensor):
+        input = Tensor(input)
+    dt = dtypes.result_type(input, *(v for v in (min, max) if v is not None))
+    x = input if input.dtype == dt else input.to(dt)
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        for bound in (min, max):
+            if bound is not None and not isinstance(bound, (int, float, np.number)):
+                raise TypeError(f"clamp(): min and max must be numbers or Tensors; got {type(bound).__name__}")
+        return Clip.apply(x, lo=min, hi=max)
+    lo, hi = _bound(x, min, x, dt), _bound(x, max, x, dt)
+    broadcast_shapes("clamp", x.shape, *(v.shape for v in (lo, hi) if v is not None))
+    return ClampTensor.apply(x, lo, hi)
 
 
-def unary(cls, doc, name=None, inplace=True):
+@export(inplace=True)
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+@export(inplace=True)
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+clip = clamp
+
+
+def unary(cls, doc, name=None, inplace=True, floating=True):
     """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like), registered as that and
-    as the method Tensor.<name>() (which calls the op directly: the hot path)."""
+    as the method Tensor.<name>() (which calls the op directly: the hot path). A `floating` op computes integer
+    and bool input in the default float dtype, as PyTorch does."""
     name = name or cls.__name__.lower()
 
-    def fn(x):
-        return cls.apply(x if isinstance(x, Tensor) else Tensor(x))
-
     def method(self):
+        if floating and self._data.dtype.kind != "f":
+            return cls.apply(self.to(dtypes.get_default_dtype()))
         return cls.apply(self)
+
+    def fn(input):  # noqa: A002  (PyTorch's argument name)
+        return method(input if isinstance(input, Tensor) else Tensor(input))
     for f in (fn, method):
         f.__name__, f.__qualname__, f.__doc__ = name, name, doc
     register(name, fn, method, inplace)
     return fn
 
 
-neg = unary(Neg, "-x elementwise.")
-negative = unary(Neg, "-x elementwise.", "negative")
+neg = unary(Neg, "-x elementwise.", floating=False)
+negative = unary(Neg, "-x elementwise.", "negative", floating=False)
 exp = unary(Exp, "exp(x) elementwise.")
 log = unary(Log, "Natural logarithm elementwise.")
 sqrt = unary(Sqrt, "Square root elementwise.")
-abs = unary(Abs, "|x| elementwise.")  # noqa: A001  (mg.abs as in NumPy)
+abs = unary(Abs, "|x| elementwise.", floating=False)  # noqa: A001  (mg.abs as in NumPy)
 sin = unary(Sin, "sin(x) elementwise.")
 cos = unary(Cos, "cos(x) elementwise.")

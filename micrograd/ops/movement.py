@@ -1,4 +1,6 @@
-"""Movement ops: reshape, permute, broadcast, indexing and its adjoint, concatenate, unbind, pad."""
+"""The Functions that move data without arithmetic: reshape, permute, broadcast, indexing and its adjoint,
+concatenation, splitting (unbind, split, diagonal), padding and copying. The public functions that apply them, with
+PyTorch's signatures, are in shape.py."""
 import numbers
 
 import numpy as np
@@ -8,9 +10,8 @@ from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
-__all__ = ["BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Pad", "Permute", "Reshape", "Unbind", "broadcast_to",
-           "concatenate", "expand", "flatten", "getitem", "index_add", "index_parts", "is_basic", "pad", "permute", "reshape", "squeeze", "stack",
-           "transpose", "unbind", "unsqueeze"]
+__all__ = ["BroadcastTo", "Clone", "Concatenate", "Diagonal", "DiagonalScatter", "GetItem", "IndexAdd", "Pad",
+           "Permute", "Reshape", "Split", "Unbind", "getitem", "index_add", "index_parts", "is_basic"]
 
 
 class Reshape(Function):
@@ -142,7 +143,74 @@ class Unbind(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        return stack(grads, axis=ctx.axis), None
+        shape = list(grads[0].shape)
+        shape.insert(ctx.axis, 1)
+        return Concatenate.apply(*(Reshape.apply(g, shape=tuple(shape)) for g in grads), axis=ctx.axis), None
+
+
+class Split(Function):
+    """Consecutive pieces of x along `axis`, of the given sizes, as views (PyTorch's split/chunk: their outputs
+    may not change in place while recording); the gradient concatenates the pieces' gradients."""
+
+    makes_view = True
+
+    @staticmethod
+    def forward(ctx, x, axis, sizes):
+        ctx.axis, ctx.view = axis, True
+        lead, start, out = (slice(None),) * axis, 0, []
+        for n in sizes:
+            out.append(x._backend.getitem(x._data, lead + (slice(start, start + n),)))
+            start += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return Concatenate.apply(*grads, axis=ctx.axis), None, None
+
+
+class Diagonal(Function):
+    """The diagonal `offset` of the planes (axis1, axis2), as a last axis (a view); the gradient is put back on
+    that diagonal of zeros (DiagonalScatter)."""
+
+    makes_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, axis1, axis2):
+        ctx.shape, ctx.args, ctx.view = x.shape, (offset, axis1, axis2), True
+        return x._backend.diagonal(x._data, offset, axis1, axis2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return DiagonalScatter.apply(g, shape=ctx.shape, args=ctx.args), None, None, None
+
+
+class DiagonalScatter(Function):
+    """Zeros of `shape` with v on the diagonal that `args` (offset, axis1, axis2) names: Diagonal's adjoint."""
+
+    @staticmethod
+    def forward(ctx, v, shape, args):
+        ctx.args = args
+        b = v._backend
+        out = b.zeros(shape, v.dtype)
+        b.assign_(b.diagonal(out, *args), v._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        offset, axis1, axis2 = ctx.args
+        return Diagonal.apply(g, offset=offset, axis1=axis1, axis2=axis2), None, None
+
+
+class Clone(Function):
+    """A copy of x in new memory; the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.copy(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 def is_basic(index):
@@ -151,117 +219,6 @@ def is_basic(index):
         if not (p is None or p is Ellipsis or type(p) is slice or type(p) is int):
             return False
     return True
-
-
-@export()
-def unbind(input, dim=0):  # noqa: A002  (PyTorch's argument name)
-    """The slices of input along dim, as a tuple of views (which may not be changed in place while recording)."""
-    d = normalize_axis(dim, input.ndim, "unbind", input.shape)[0] if input.ndim else None
-    if d is None:
-        raise RuntimeValueError("unbind: dimension specified as 0 but tensor has no dimensions")
-    if input.shape[d] == 0:
-        return ()
-    outs = Unbind.apply(input, axis=d)
-    return outs if isinstance(outs, tuple) else (outs,)
-
-
-def _shape_arg(op, shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    out = []
-    for n in shape:
-        if isinstance(n, Tensor):
-            n = int(n)
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-            raise TypeError(f"{op}: shape entries must be ints; got {shape!r}")
-        out.append(int(n))
-    return tuple(out)
-
-
-@export()
-def reshape(x, *shape):
-    """x with a new shape (ints or one tuple; one -1 is inferred)."""
-    shape = _shape_arg("reshape", shape)
-    size = x.numel()
-    if shape.count(-1) > 1 or any(n < -1 for n in shape):
-        raise ValueError(f"reshape: only one -1 and no other negative sizes allowed; got {shape}")
-    known = 1
-    for n in shape:
-        known *= n if n != -1 else 1
-    if -1 in shape:
-        if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
-        shape = tuple(size // known if n == -1 else n for n in shape)
-    elif known != size:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
-    if shape == x.shape:
-        return x
-    return Reshape.apply(x, shape=shape)
-
-
-@export()
-def permute(x, *axes):
-    """x with its axes reordered."""
-    axes = _shape_arg("permute", axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
-        raise ValueError(f"permute: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    axes = tuple(a % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
-        return x
-    return Permute.apply(x, axes=axes)
-
-
-@export()
-def transpose(x, dim0, dim1):
-    """x with axes dim0 and dim1 swapped (PyTorch's transpose)."""
-    a, b = (normalize_axis(d, x.ndim, "transpose", x.shape)[0] for d in (dim0, dim1))
-    axes = list(range(x.ndim))
-    axes[a], axes[b] = axes[b], axes[a]
-    return permute(x, *axes)
-
-
-@export()
-def flatten(x, start_dim=0, end_dim=-1):
-    """x with axes start_dim..end_dim merged into one."""
-    if x.ndim == 0:
-        return x.reshape(1)
-    s, e = (normalize_axis(d, x.ndim, "flatten", x.shape)[0] for d in (start_dim, end_dim))
-    if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
-    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
-
-
-@export()
-def unsqueeze(x, axis):
-    """x with a new axis of size 1 at `axis` (in -ndim-1 .. ndim)."""
-    if not -x.ndim - 1 <= axis <= x.ndim:
-        raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor of {x.ndim} dimensions; "
-                         f"got shape {x.shape}")
-    axis = axis % (x.ndim + 1)
-    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
-
-
-@export()
-def squeeze(x, axis=None):
-    """x without axes of size 1 (all of them, or those named; naming an axis whose size is not 1 raises)."""
-    if axis is None:
-        return x.reshape(tuple(n for n in x.shape if n != 1))
-    axes = normalize_axis(axis, x.ndim, "squeeze", x.shape)
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1; got shape {x.shape}")
-    return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
-
-
-@export()
-def broadcast_to(x, shape):
-    """x broadcast to `shape` (NumPy rules)."""
-    shape = _shape_arg("broadcast_to", (shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
-    if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
-    if shape == x.shape:
-        return x
-    return BroadcastTo.apply(x, shape=shape)
 
 
 def _index_part(p, x, op):
@@ -278,6 +235,8 @@ def _index_part(p, x, op):
         return p
     if isinstance(p, numbers.Integral):
         return int(p)
+    if isinstance(p, range):
+        p = np.arange(p.start, p.stop, p.step, dtype=np.int64)
     if isinstance(p, (list, np.ndarray)) or isinstance(p, b.array_type):
         arr = np.asarray(p) if not isinstance(p, b.array_type) else p
         if arr.dtype.kind not in "iub":
@@ -294,7 +253,31 @@ def _index_part(p, x, op):
 def index_parts(x, index, op):
     """A user's index as the tuple the backends take (tensors, lists and arrays as backend integer/bool arrays)."""
     parts = index if isinstance(index, tuple) else (index,)
-    return tuple(_index_part(p, x, op) for p in parts)
+    parts = tuple(_index_part(p, x, op) for p in parts)
+    for p in parts:
+        if getattr(p, "ndim", 0) and p.dtype.kind == "b":
+            _check_masks(parts, x.shape)
+            break
+    return parts
+
+
+def _check_masks(parts, shape):
+    """PyTorch's IndexError for a bool mask whose shape differs from the dims of x it covers."""
+    def width(p):
+        if p is None or p is Ellipsis or isinstance(p, (bool, np.bool_)):
+            return 0
+        return p.ndim if getattr(p, "ndim", 0) and p.dtype.kind == "b" else 1
+    total, dim = sum(width(p) for p in parts), 0
+    for p in parts:
+        if p is Ellipsis:
+            dim += max(len(shape) - total, 0)
+            continue
+        if width(p) and getattr(p, "ndim", 0) and p.dtype.kind == "b":
+            for k, n in enumerate(p.shape):
+                if dim + k < len(shape) and n != shape[dim + k]:
+                    raise IndexError(f"The shape of the mask {list(p.shape)} at index {k} does not match the shape "
+                                     f"of the indexed tensor {list(shape)} at index {dim + k}")
+        dim += width(p)
 
 
 def getitem(x, index):
@@ -312,75 +295,3 @@ def index_add(shape, index, values):
     return IndexAdd.apply(values, shape=tuple(shape), index=index if isinstance(index, tuple) else (index,))
 
 
-@export("concatenate", "cat", method=False)
-def concatenate(tensors, axis=0, *, dim=None):
-    """Tensors joined along an existing axis."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
-    if not all(isinstance(t, Tensor) for t in tensors):
-        raise TypeError("concatenate: every element must be a Tensor")
-    axis = dim if dim is not None else axis
-    first = tensors[0]
-    if first.ndim == 0:
-        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
-    ax = normalize_axis(axis, first.ndim, "concatenate", first.shape)[0]
-    for t in tensors[1:]:
-        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != ax):
-            raise ValueError(f"concatenate: all tensors must have the same shape except along axis {ax}; "
-                             f"got {first.shape} and {t.shape}")
-    dt = np.result_type(*[t.dtype for t in tensors])
-    tensors = [t if t.dtype == dt else t.astype(dt) for t in tensors]
-    return Concatenate.apply(*tensors, axis=ax)
-
-
-def expand(x, *sizes):
-    """x broadcast to `sizes` (ints or one tuple), PyTorch's expand: -1 keeps the size of that dimension, new
-    leading dimensions are prepended (and may not be -1)."""
-    if not sizes:
-        raise TypeError("expand: missing the sizes (for a 0-d tensor, pass an empty tuple: expand(()))")
-    sizes = _shape_arg("expand", sizes)
-    lead = len(sizes) - x.ndim
-    if lead < 0:
-        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dimensions "
-                         f"({x.ndim}); got sizes {sizes} for shape {x.shape}")
-    shape = []
-    for i, n in enumerate(sizes):
-        if n == -1:
-            if i < lead:
-                raise ValueError(f"expand: -1 is not allowed for a new leading dimension; got sizes {sizes} for "
-                                 f"shape {x.shape}")
-            n = x.shape[i - lead]
-        elif n < 0 or (i >= lead and x.shape[i - lead] not in (1, n)):
-            existing = f"the existing size ({x.shape[i - lead]})" if i >= lead else "a size >= 0"
-            raise ValueError(f"expand: the expanded size of the tensor ({n}) must match {existing} at non-singleton "
-                             f"dimension {i}; target sizes {sizes}, tensor sizes {x.shape}")
-        shape.append(n)
-    return broadcast_to(x, tuple(shape))
-
-
-@export(method=False)
-def stack(tensors, axis=0, *, dim=None):
-    """Tensors of one shape joined along a new axis."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: needs at least one tensor")
-    axis = dim if dim is not None else axis
-    shape = tensors[0].shape
-    for t in tensors[1:]:
-        if t.shape != shape:
-            raise ValueError(f"stack: all tensors must have the same shape; got {shape} and {t.shape}")
-    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
-
-
-@export(method=False)
-def pad(x, pad_width, value=0):
-    """x padded with a constant (NumPy's pad_width: an int, (before, after) or one pair per axis)."""
-    try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
-    except ValueError:
-        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
-    if (widths < 0).any():
-        raise ValueError(f"pad: pad widths must be non-negative; got {pad_width!r}")
-    widths = tuple((int(b), int(a)) for b, a in widths)
-    return Pad.apply(x, pad_width=widths, value=value)

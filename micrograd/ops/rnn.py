@@ -2,7 +2,8 @@
 from .. import autograd
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from .movement import Unbind, stack
+from .movement import Unbind
+from .shape import stack
 
 __all__ = ["LSTMLayer", "lstm_layer"]
 

@@ -78,11 +78,10 @@ def normalize_axis(axis, ndim, op, shape=None):
     axes = tuple(axis) if many else (axis,)
     out = []
     for a in axes:
-        if isinstance(a, Tensor):
-            a = int(a)
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None; got {axis!r}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):  # a float tensor is no dim (PyTorch)
+            raise TypeError(f"{op}(): argument 'dim' must be an int, a tuple of ints or None; got "
+                            f"{type(axis).__name__ if not many else axis!r}")
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes 0 and -1, as in PyTorch
             raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions"
                              f"{'' if shape is None else f'; got shape {tuple(shape)}'}")
         out.append(int(a) % ndim if ndim else 0)

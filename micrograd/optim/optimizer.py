@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, inplace
 from ..tensor import Tensor
 
 
@@ -91,6 +91,7 @@ class Optimizer:
                 else:
                     b = p.grad._backend
                     b.assign_(p.grad._data, b.zeros(p.grad.shape, p.grad.dtype))
+                    inplace.counter(p.grad)[0] += 1
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; `closure` (optional) recomputes and returns the loss."""
@@ -102,6 +103,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, _grad_array(p), group, self.state.setdefault(p, {}))
+                    inplace.counter(p)[0] += 1  # an in-place change, as PyTorch counts it
         return loss
 
     def _update(self, p, g, group, state):
@@ -202,7 +204,10 @@ def _state_value(op, index, key, value, p):
 def _grad_array(p):
     g = p.grad
     if g._backend is not p._backend:
-        raise ValueError(f"optimizer: a gradient on backend {g.backend!r} for a parameter on {p.backend!r}")
+        if g._backend.device != p._backend.device:
+            raise ValueError(f"optimizer: a gradient on {g._backend.device} (backend {g.backend!r}) for a parameter "
+                             f"on {p._backend.device} (backend {p.backend!r})")
+        return g.to(p._backend)._data
     return g._data
 
 

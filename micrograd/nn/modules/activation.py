@@ -7,10 +7,17 @@ from .util import as_input, probability
 
 
 class ReLU(Module):
-    """max(x, 0) elementwise."""
+    """max(x, 0) elementwise (in place with inplace=True)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(as_input(self, x))
+        return F.relu(as_input(self, x), self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class GELU(Module):
@@ -84,12 +91,13 @@ class LogSoftmax(Module):
 class Dropout(Module):
     """In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         self.p = probability("Dropout", "p", p)
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.dropout(as_input(self, x), self.p, self.training)
+        return F.dropout(as_input(self, x), self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

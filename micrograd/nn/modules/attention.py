@@ -26,8 +26,14 @@ class MultiheadAttention(Module):
     Initialised as PyTorch: xavier_uniform_ in_proj_weight, zero biases, out_proj as a Linear.
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, dtype=None):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
+                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         super().__init__()
+        for arg, value, ok in (("add_bias_kv", add_bias_kv, not add_bias_kv),
+                               ("add_zero_attn", add_zero_attn, not add_zero_attn),
+                               ("kdim", kdim, kdim in (None, embed_dim)), ("vdim", vdim, vdim in (None, embed_dim))):
+            if not ok:
+                raise NotImplementedError(f"MultiheadAttention: {arg}={value!r} is not supported by micrograd")
         self.embed_dim = positive_int("MultiheadAttention", "embed_dim", embed_dim)
         self.num_heads = positive_int("MultiheadAttention", "num_heads", num_heads)
         if embed_dim % num_heads:
@@ -41,6 +47,7 @@ class MultiheadAttention(Module):
         self.register_parameter("in_proj_bias", Parameter(zeros(3 * embed_dim, dtype=dtype)) if bias else None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
         self._reset_parameters()
+        self.to(device) if device is not None else None
 
     def _reset_parameters(self):
         init.xavier_uniform_(self.in_proj_weight)

@@ -21,11 +21,11 @@ class Linear(WeightBias):
     U(-1/sqrt(in_features), 1/sqrt(in_features)), as PyTorch does.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = positive_int("Linear", "in_features", in_features, 0)
         self.out_features = positive_int("Linear", "out_features", out_features, 0)
-        self._create_parameters("Linear", (out_features, in_features), bias, dtype)
+        self._create_parameters("Linear", (out_features, in_features), bias, dtype, device)
 
     def forward(self, x):
         x = as_input(self, x)

@@ -13,7 +13,8 @@ class _BatchNorm(Module):
     _ranks = ()
     _layout = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(name, "num_features", num_features)
@@ -36,6 +37,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        self.to(device) if device is not None else None
 
     def reset_running_stats(self):
         """Running mean 0, variance 1, num_batches_tracked 0."""
@@ -84,7 +86,7 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalises over the trailing `normalized_shape` dimensions, then scales by weight and shifts by bias."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -97,6 +99,7 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self.to(device) if device is not None else None
 
     def forward(self, x):
         x = as_input(self, x)

@@ -20,7 +20,7 @@ class _RNNBase(Module):
     _gates = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         self.input_size = positive_int(name, "input_size", input_size)
@@ -31,6 +31,8 @@ class _RNNBase(Module):
         if self.dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout applies between layers, so it has no effect with num_layers=1; "
                           f"got dropout={dropout}", UserWarning, stacklevel=2)
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size is not supported by micrograd (got proj_size={proj_size})")
         dtype = float_dtype(name, dtype)
         gate_size = self._gates * hidden_size
         for layer in range(num_layers):
@@ -44,6 +46,7 @@ class _RNNBase(Module):
                     self.register_parameter(f"bias_ih_l{layer}{suffix}", Parameter(zeros(gate_size, dtype=dtype)))
                     self.register_parameter(f"bias_hh_l{layer}{suffix}", Parameter(zeros(gate_size, dtype=dtype)))
         self.reset_parameters()
+        self.to(device) if device is not None else None
 
     @property
     def _directions(self):
@@ -131,11 +134,12 @@ class RNN(_RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
 
     def _sequence(self, proj, state, w_hh, reverse):
         """Every step from proj (T, N, H) = x_t W_ih^T + biases: (out (T, N, H), [h_n])."""

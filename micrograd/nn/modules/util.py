@@ -60,11 +60,11 @@ def float_dtype(op, dtype):
 class WeightBias(Module):
     """A layer with a weight and an optional bias per output, initialised as PyTorch's Linear and Conv."""
 
-    def _create_parameters(self, op, weight_shape, bias, dtype):
+    def _create_parameters(self, op, weight_shape, bias, dtype, device=None):
         dtype = float_dtype(op, dtype)
-        self.weight = Parameter(zeros(*weight_shape, dtype=dtype))
+        self.weight = Parameter(zeros(*weight_shape, dtype=dtype, device=device))
         if bias:
-            self.bias = Parameter(zeros(weight_shape[0], dtype=dtype))
+            self.bias = Parameter(zeros(weight_shape[0], dtype=dtype, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
