@@ -100,6 +100,18 @@ class Backend:
         """-1, 0 or 1 with a's dtype."""
         self._missing("sign")
 
+    # NumPy's own elementwise functions by name, each computed with the backend's array module (NumPy and CuPy
+    # share these names); they need no kernel of their own.
+    UFUNCS = frozenset({"tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+                        "log2", "log10", "log1p", "expm1", "exp2", "floor", "ceil", "trunc", "rint", "isnan",
+                        "isinf", "isfinite", "signbit", "logical_not", "logical_and", "logical_or", "logical_xor",
+                        "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "fmod", "fmax", "fmin"})
+
+    def ufunc(self, name, *arrays):
+        """NumPy's elementwise function `name` (one of UFUNCS) of the arrays, broadcast, NumPy's result dtype;
+        no floating-point warnings."""
+        self._missing("ufunc")
+
     def tanh(self, a):
         """tanh(a)."""
         self._missing("tanh")
@@ -192,6 +204,27 @@ class Backend:
     def min(self, a, axis, keepdims):
         """Minimum over `axis`."""
         self._missing("min")
+
+    def prod(self, a, axis, keepdims):
+        """Product over `axis` (None: all); bool and integers multiply in int64."""
+        self._missing("prod")
+
+    def cumsum(self, a, axis):
+        """Running sums along the int `axis`; bool and integers sum in int64."""
+        self._missing("cumsum")
+
+    def cumprod(self, a, axis):
+        """Running products along the int `axis`; bool and integers multiply in int64."""
+        self._missing("cumprod")
+
+    def argsort(self, a, axis, descending):
+        """int64 indices that sort `a` along the int `axis`, stably (equal elements keep their order); NaN sorts
+        above every number (last ascending, first descending), as PyTorch."""
+        self._missing("argsort")
+
+    def einsum(self, subscripts, *arrays):
+        """NumPy's einsum of the arrays (explicit output subscripts, no repeated letter within an operand)."""
+        self._missing("einsum")
 
     def argmax(self, a, axis):
         """int64 index of the first maximum along the int `axis` (None: of the flattened array)."""

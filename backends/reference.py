@@ -118,6 +118,13 @@ class ReferenceBackend(Backend):
     def tanh(self, a):
         return self._arr(self.xp.tanh(a))
 
+    def ufunc(self, name, *arrays):
+        if name not in self.UFUNCS:
+            raise ValueError(f"ufunc: {name!r} is not one of the backend's elementwise functions "
+                             f"({', '.join(sorted(self.UFUNCS))})")
+        with np.errstate(all="ignore"):
+            return self._arr(getattr(self.xp, name)(*arrays))
+
     def add(self, a, b):
         return self._arr(self.xp.add(a, b))
 
@@ -204,6 +211,33 @@ class ReferenceBackend(Backend):
 
     def min(self, a, axis, keepdims):
         return self._arr(a.min(axis=axis, keepdims=keepdims))
+
+    def prod(self, a, axis, keepdims):
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        with np.errstate(all="ignore"):
+            return self._arr(a.prod(axis=axis, keepdims=keepdims, dtype=dtype))
+
+    def cumsum(self, a, axis):
+        return self._arr(self.xp.cumsum(a, axis=axis, dtype=np.int64 if a.dtype.kind in "biu" else None))
+
+    def cumprod(self, a, axis):
+        with np.errstate(all="ignore"):
+            return self._arr(self.xp.cumprod(a, axis=axis, dtype=np.int64 if a.dtype.kind in "biu" else None))
+
+    def argsort(self, a, axis, descending):
+        xp = self.xp
+        if not descending:
+            return self._arr(xp.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False))
+        # descending and stable: sort the reversed array ascending and read the result backwards
+        n = a.shape[axis]
+        rev = xp.flip(a, axis=axis)
+        idx = xp.flip(xp.argsort(rev, axis=axis, kind="stable"), axis=axis)
+        return self._arr((n - 1 - idx).astype(np.int64, copy=False))
+
+    def einsum(self, subscripts, *arrays):
+        if self.xp is np and len(arrays) > 2:
+            return self._arr(np.einsum(subscripts, *arrays, optimize=True))
+        return self._arr(self.xp.einsum(subscripts, *arrays))
 
     def argmax(self, a, axis):
         return self._arr(self.xp.argmax(a, axis=axis).astype(np.int64, copy=False))

@@ -11,7 +11,7 @@ import time
 import micrograd as mg
 import micrograd.nn as nn
 import micrograd.nn.functional as F
-from micrograd.data import DataLoader
+from micrograd.utils.data import DataLoader, TensorDataset
 
 import common
 
@@ -61,8 +61,12 @@ def main():
     args = common.setup(common.parser(__doc__, epochs=5, batch_size=128, lr=1e-3), "cnn_mnist")
     (x_train, y_train), (x_test, y_test) = common.mnist(args.limit)
     x_train, x_test = x_train[:, None], x_test[:, None]  # (N, 1, 28, 28): one channel
-    train_loader = DataLoader((x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader((x_test, y_test), batch_size=100)
+    train_set = TensorDataset(mg.as_tensor(x_train), mg.as_tensor(y_train))
+    test_set = TensorDataset(mg.as_tensor(x_test), mg.as_tensor(y_test))
+    # Shuffled on a generator of its own: the order does not depend on how many numbers initialisation drew.
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              generator=mg.Generator().manual_seed(args.seed))
+    test_loader = DataLoader(test_set, batch_size=100)
 
     model = CNN()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)

@@ -14,7 +14,7 @@ import numpy as np
 import micrograd as mg
 import micrograd.nn as nn
 import micrograd.nn.functional as F
-from micrograd.data import DataLoader
+from micrograd.utils.data import DataLoader, TensorDataset
 
 import common
 
@@ -83,7 +83,7 @@ def main():
     if len(x_train) < args.batch_size:
         p.error(f"argument --batch-size: must be at most the {len(x_train)} training images; got {args.batch_size}")
     x_train, x_test = x_train[:, None], x_test[:, None]
-    test_loader = DataLoader((x_test, y_test), batch_size=100)
+    test_loader = DataLoader(TensorDataset(mg.as_tensor(x_test), mg.as_tensor(y_test)), batch_size=100)
     rng = np.random.default_rng(args.seed)
 
     model = ConvNet()
@@ -92,8 +92,8 @@ def main():
     def shifted_loader(epoch):
         shifted = common.random_shift(x_train, args.shift, rng) if args.shift else x_train
         # drop_last: a last batch of one image would leave BatchNorm nothing to normalise over.
-        return DataLoader((shifted, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed + epoch,
-                          drop_last=True)
+        return DataLoader(TensorDataset(mg.as_tensor(shifted), mg.as_tensor(y_train)), batch_size=args.batch_size,
+                          shuffle=True, generator=mg.Generator().manual_seed(args.seed + epoch), drop_last=True)
 
     scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")

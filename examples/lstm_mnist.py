@@ -11,7 +11,7 @@ import time
 import micrograd as mg
 import micrograd.nn as nn
 import micrograd.nn.functional as F
-from micrograd.data import DataLoader
+from micrograd.utils.data import DataLoader, TensorDataset
 
 import common
 
@@ -57,8 +57,12 @@ def evaluate(model, loader):
 def main():
     args = common.setup(common.parser(__doc__, epochs=6, batch_size=128, lr=2e-3), "lstm_mnist")
     (x_train, y_train), (x_test, y_test) = common.mnist(args.limit)
-    train_loader = DataLoader((x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader((x_test, y_test), batch_size=500)
+    train_set = TensorDataset(mg.as_tensor(x_train), mg.as_tensor(y_train))
+    test_set = TensorDataset(mg.as_tensor(x_test), mg.as_tensor(y_test))
+    # Shuffled on a generator of its own: the order does not depend on how many numbers initialisation drew.
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              generator=mg.Generator().manual_seed(args.seed))
+    test_loader = DataLoader(test_set, batch_size=500)
 
     model = RowLSTM()
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)

@@ -21,7 +21,7 @@ import numpy as np
 import micrograd as mg
 import micrograd.nn as nn
 import micrograd.nn.functional as F
-from micrograd.data import DataLoader
+from micrograd.utils.data import DataLoader, TensorDataset
 
 import common
 
@@ -114,7 +114,7 @@ def train(args, model, loader, optimizer, scheduler, epoch, history):
     """One pass over the training windows: predict each next character, then backward and step."""
     model.train()
     bar = common.progress(loader, f"epoch {epoch}/{args.epochs}")
-    for i, batch in enumerate(bar):
+    for i, (batch,) in enumerate(bar):  # a TensorDataset of one tensor gives one-item batches
         logits = model(batch[:, :-1])  # forward pass: (N, T, vocab)
         loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())  # targets: the inputs moved by one
         optimizer.zero_grad()
@@ -131,7 +131,7 @@ def evaluate(model, loader):
     model.eval()
     total, count = 0.0, 0
     with mg.no_grad():
-        for batch in loader:
+        for (batch,) in loader:
             logits = model(batch[:, :-1])
             total += F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten(), reduction="sum").item()
             count += batch[:, 1:].numel()
@@ -174,9 +174,11 @@ def main():
     stoi = {c: i for i, c in enumerate(chars)}
     train_ids = np.array([stoi[c] for c in train_text], dtype=np.int64)
     val_ids = np.array([stoi[c] for c in val_text], dtype=np.int64)
-    train_loader = DataLoader(windows(train_ids, args.context), batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed)
-    val_loader = DataLoader(windows(val_ids, args.context), batch_size=64)
+    train_set = TensorDataset(mg.as_tensor(windows(train_ids, args.context)))
+    val_set = TensorDataset(mg.as_tensor(windows(val_ids, args.context)))
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              generator=mg.Generator().manual_seed(args.seed))
+    val_loader = DataLoader(val_set, batch_size=64)
     baseline = unigram_bits(train_ids, val_ids, len(chars))
 
     model = CharTransformer(len(chars), args.context, args.dim, args.heads, args.layers)

@@ -3,7 +3,8 @@
 The top-level namespace follows PyTorch (`import micrograd as torch`); `micrograd.numpy` follows the Array API
 standard.
 """
-from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import (Function, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
 from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
 from .dtypes import (bfloat16, bool_, can_cast, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8, uint16, uint32, uint64)
@@ -24,6 +25,7 @@ globals().update(inplace_functions())  # mg.relu_(t), mg.zero_(t), ... as PyTorc
 from .viz import to_dot
 from .io import load, save
 from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything above)
+from . import utils  # noqa: E402  (utils.data builds on tensors, ops and random)
 
 __version__ = "0.2.0"
 

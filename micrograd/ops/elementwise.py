@@ -10,7 +10,7 @@ from .util import broadcast_shapes, export, lift, register, unbroadcast
 
 __all__ = ["Abs", "Cast", "ClampTensor", "Clip", "Cos", "Exp", "Log", "Neg", "ScaleGrad", "Sin", "Sqrt", "ToBackend",
            "Where", "abs",
-           "clamp", "clamp_max", "clamp_min", "clip", "compare", "cos", "exp", "log", "neg", "negative", "sign", "sin",
+           "clamp", "clamp_max", "clamp_min", "clip", "compare", "cos", "exp", "log", "neg", "negative", "sin",
            "sqrt", "where"]
 
 

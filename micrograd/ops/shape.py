@@ -441,3 +441,9 @@ def pad(x, pad_width, value=0):
         raise ValueError(f"pad: pad widths must be non-negative; got {pad_width!r}")
     widths = tuple((int(b), int(a)) for b, a in widths)
     return Pad.apply(x, pad_width=widths, value=value)
+
+
+@export(method=False)
+def numel(input):  # noqa: A002
+    """The number of elements of input."""
+    return input.numel()

@@ -1,11 +1,11 @@
 """Adam and AdamW with PyTorch's defaults and update rule (bias-corrected moments, optional AMSGrad)."""
-from .optimizer import Optimizer, check_hyper, state_tensor
+from .optimizer import Optimizer, check_flags, check_hyper, state_tensor
 
 
 class Adam(Optimizer):
     """Adam as PyTorch computes it, per parameter with gradient g at step t:
 
-        g = g + weight_decay * p                  (Adam; AdamW instead scales p by 1 - lr * weight_decay)
+        g = g + weight_decay * p                  (decoupled_weight_decay, as AdamW: p = p * (1 - lr * weight_decay))
         m = m + (1 - beta1) * (g - m);   v = beta2 * v + (1 - beta2) * g * g
         v_max = max(v_max, v)                     (amsgrad; then v_max replaces v below)
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
@@ -14,19 +14,21 @@ class Adam(Optimizer):
         params: Tensors or parameter groups.
         lr: learning rate (default 1e-3). betas: (beta1, beta2), default (0.9, 0.999). eps: default 1e-8.
         weight_decay: L2 penalty added to the gradient (default 0). amsgrad: use the running maximum of v.
-        maximize: ascend the objective instead.
+        maximize: ascend the objective instead. decoupled_weight_decay: AdamW's weight decay.
+        foreach: accepted (micrograd's one implementation); capturable, differentiable and fused: must be off.
     """
 
-    _decoupled = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize)
+                        maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
         name = type(self).__name__
+        check_flags(name, group)
         for key in ("lr", "eps", "weight_decay"):
             check_hyper(name, key, group[key])
         betas = group["betas"]
@@ -40,11 +42,11 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             g = b.neg(g)
+        state["step"] = t = state.get("step", 0) + 1  # first: PyTorch's order of the state's entries
         m = state_tensor(p, state, "exp_avg")
         v = state_tensor(p, state, "exp_avg_sq")
-        state["step"] = t = state.get("step", 0) + 1
         if wd:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 b.axpby_(p._data, 1 - lr * wd, p._data, 0)
             else:
                 g = b.add(g, b.mul(p._data, wd))
@@ -62,8 +64,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (p scaled by 1 - lr * weight_decay each step; default 1e-2)."""
 
-    _decoupled = True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

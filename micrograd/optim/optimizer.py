@@ -14,11 +14,34 @@ from ..tensor import Tensor
 
 
 def check_hyper(op, name, value, low=0.0, high=None, high_open=False):
-    """Raise a ValueError unless `value` is a number in [low, high] (or [low, high))."""
+    """Raise a ValueError unless `value` is a number in [low, high] (or [low, high)).
+
+    The message starts with PyTorch's ("Invalid learning rate: -1"), then says what is allowed.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= low or (
             high is not None and (value >= high if high_open else value > high)):
         bound = "" if high is None else f" and {'<' if high_open else '<='} {high}"
-        raise ValueError(f"{op}: {name} must be a number >= {low}{bound}; got {value!r}")
+        raise ValueError(f"{op}: Invalid {_LABELS.get(name, name + ' value')}: {value!r}; {name} must be a number "
+                         f">= {low}{bound}")
+
+
+_LABELS = {"lr": "learning rate", "eps": "epsilon value", "betas[0]": "beta parameter at index 0",
+           "betas[1]": "beta parameter at index 1"}
+
+# PyTorch's switches between implementations of one update rule, and why micrograd has only the plain one.
+_UNSUPPORTED = {"capturable": "CUDA graph capture", "differentiable": "autograd through the optimizer step",
+                "fused": "fused multi-parameter kernels"}
+
+
+def check_flags(op, group):
+    """Check PyTorch's implementation switches in a group: foreach is accepted (None, True or False; micrograd
+    updates one parameter at a time, with the same numbers); capturable, differentiable and fused must be off."""
+    if group.get("foreach") not in (None, True, False):
+        raise ValueError(f"{op}: foreach must be None, True or False; got {group['foreach']!r}")
+    for key, what in _UNSUPPORTED.items():
+        if group.get(key):
+            raise NotImplementedError(f"{op}: {key}=True is not supported by micrograd (it has no {what}); got "
+                                      f"{key}={group[key]!r}")
 
 
 class Optimizer:
@@ -160,6 +183,8 @@ class Optimizer:
         new_groups = [{**{kk: copy.deepcopy(vv) for kk, vv in saved.items() if kk != "params"},
                        "params": group["params"]} for saved, group in zip(saved_groups, self.param_groups)]
         for group in new_groups:
+            for key, value in self.defaults.items():  # a checkpoint from before a hyperparameter existed
+                group.setdefault(key, value)
             if isinstance(group.get("betas"), list):
                 group["betas"] = tuple(group["betas"])
             self._check_group(group)

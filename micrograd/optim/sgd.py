@@ -1,5 +1,5 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay (PyTorch's rule)."""
-from .optimizer import Optimizer, check_hyper, state_tensor
+from .optimizer import Optimizer, check_flags, check_hyper, state_tensor
 
 
 class SGD(Optimizer):
@@ -16,19 +16,22 @@ class SGD(Optimizer):
         momentum, dampening, weight_decay: as above (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
         maximize: ascend the objective instead.
+        foreach: accepted (micrograd's one implementation); differentiable and fused: must be off.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
+        check_flags("SGD", group)
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             check_hyper("SGD", name, group[name])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov momentum needs momentum > 0 and dampening 0; got momentum="
+            raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening; got momentum="
                              f"{group['momentum']}, dampening={group['dampening']}")
 
     def _update(self, p, g, group, state):

@@ -101,3 +101,28 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _DropoutNd(Dropout):
+    _fn = None
+
+    def forward(self, x):
+        return type(self)._fn(as_input(self, x), self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """In training, zeroes whole channels of (N, C, L) input with probability p, scaling the rest by 1/(1-p)."""
+
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """In training, zeroes whole channels of (N, C, H, W) input with probability p, scaling the rest by 1/(1-p)."""
+
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """In training, zeroes whole channels of (N, C, D, H, W) input with probability p, scaling the rest."""
+
+    _fn = staticmethod(F.dropout3d)

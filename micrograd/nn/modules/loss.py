@@ -1,6 +1,7 @@
-"""Loss modules: CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss."""
+"""Loss modules: CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, L1Loss, SmoothL1Loss, HuberLoss."""
 from ...tensor import Tensor
 from .. import functional as F
+from ..losses import legacy_reduction
 from ..module import Module
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -14,9 +15,6 @@ class _Loss(Module):
         self.reduction = reduction
         # PyTorch keeps class weights as a buffer, so they follow .to() and appear in the state dict.
         self.register_buffer("weight", None if weight is None else _as_tensor(weight))
-
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 def _as_tensor(x):
@@ -76,3 +74,39 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight,
                                                   weight=self.weight)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error |input - target|, reduced (size_average and reduce: PyTorch's deprecated flags)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce)
+        super().__init__(reduction)
+
+    def forward(self, input, target):  # noqa: A002
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target, reduced."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce)
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):  # noqa: A002
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target, reduced."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):  # noqa: A002
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)

@@ -60,11 +60,13 @@ def float_dtype(op, dtype):
 class WeightBias(Module):
     """A layer with a weight and an optional bias per output, initialised as PyTorch's Linear and Conv."""
 
-    def _create_parameters(self, op, weight_shape, bias, dtype, device=None):
+    def _create_parameters(self, op, weight_shape, bias, dtype, device=None, bias_size=None):
+        """weight of `weight_shape` and, with `bias`, a bias of `bias_size` (default: weight_shape[0])."""
         dtype = float_dtype(op, dtype)
         self.weight = Parameter(zeros(*weight_shape, dtype=dtype, device=device))
         if bias:
-            self.bias = Parameter(zeros(weight_shape[0], dtype=dtype, device=device))
+            size = weight_shape[0] if bias_size is None else bias_size
+            self.bias = Parameter(zeros(size, dtype=dtype, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -1,0 +1,263 @@
+"""Op-spec rows for PyTorch's tensor functions beyond the core engine: elementwise maths, rounding, binary maths,
+products and running reductions, norms, sorting, gathering and scattering, structural ops and products
+(tests/op_specs.py adds them to its table; the same property tests run on each).
+"""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+import micrograd as mg
+from op_specs import (DISTINCT, NONZERO, POSITIVE, SMOOTH, WIDE, Case, Domain, OpSpec, binary_cases, shapes,
+                      unary_cases)
+
+
+def _unary(name, npfn, domain, aliases=(), **kw):
+    vias = ["method", "function"] + [f"alias:{a}" for a in aliases]
+
+    def fn(x, via="method"):
+        if via.startswith("alias:"):
+            return getattr(mg, via[6:])(x)
+        return getattr(x, name)() if via == "method" else getattr(mg, name)(x)
+
+    kw.setdefault("torch", lambda torch, x, via="method": getattr(torch, name)(x))
+    return OpSpec(name, fn, lambda x, via="method": npfn(x), 1, "elementwise",
+                  lambda: unary_cases(via=st.sampled_from(vias)), domain, **kw)
+
+
+def _binary(name, npfn, domains, **kw):
+    kw.setdefault("torch", lambda torch, a, b: getattr(torch, name)(a, b))
+    return OpSpec(name, getattr(mg, name), npfn, 2, "elementwise", binary_cases, domains, **kw)
+
+
+STEPS = Domain(-2.9, 2.9, away=(-2.0, -1.0, 0.0, 1.0, 2.0), gap=0.1)  # floor/ceil/trunc: no integer crossed
+HALVES = Domain(-2.9, 2.9, away=(-2.5, -1.5, -0.5, 0.5, 1.5, 2.5), gap=0.1)  # round: no half crossed
+UNIT = Domain(-0.9, 0.9)
+
+
+@st.composite
+def dim_cases(draw, keepdim=False, none=False, min_dims=0):
+    """One dim (or None), and keepdim."""
+    shape = draw(shapes(min_dims=min_dims))
+    nd = len(shape)
+    choices = st.integers(-nd, nd - 1) if nd else st.sampled_from([0, -1])
+    dim = draw(st.one_of(st.none(), choices) if none else choices)
+    params = {"dim": dim}
+    if keepdim:
+        params["keepdim"] = draw(st.booleans())
+    return Case((shape,), params)
+
+
+def _np_prod(x, dim, keepdim):
+    return np.prod(x, axis=dim, keepdims=keepdim) if dim is not None else np.prod(x)
+
+
+def _np_cum(fn):
+    return lambda x, dim: fn(x, axis=dim) if x.ndim else x.copy()
+
+
+def _np_logcumsumexp(x, dim):
+    return np.logaddexp.accumulate(x, axis=dim) if x.ndim else x.copy()
+
+
+@st.composite
+def norm_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dim = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
+                         st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple)))
+    return Case((shape,), {"p": draw(st.sampled_from([2, 1, 3, float("inf"), "fro"])), "dim": dim,
+                           "keepdim": draw(st.booleans())})
+
+
+def _np_norm(x, p, dim, keepdim):
+    p = 2 if p == "fro" else p
+    axes = dim if dim is None or isinstance(dim, tuple) else (dim,)
+    a = np.abs(x)
+    if p == float("inf"):
+        return np.max(a, axis=axes, keepdims=keepdim)
+    return np.sum(a ** p, axis=axes, keepdims=keepdim) ** (1 / p)
+
+
+@st.composite
+def sort_cases(draw, k=False):
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dim = draw(st.integers(-nd, nd - 1))
+    params = {"dim": dim, "flag": draw(st.booleans())}
+    if k:
+        params["k"] = draw(st.integers(1, shape[dim]))
+    return Case((shape,), params)
+
+
+def _np_sort(x, dim, flag):
+    out = np.sort(x, axis=dim)
+    return np.flip(out, axis=dim) if flag else out
+
+
+def _np_topk(x, dim, flag, k):
+    s = np.flip(np.sort(x, axis=dim), axis=dim) if flag else np.sort(x, axis=dim)
+    return np.take(s, np.arange(k), axis=dim)
+
+
+def _np_kthvalue(x, dim, flag, k):
+    return np.take(np.sort(x, axis=dim), k - 1, axis=dim)
+
+
+@st.composite
+def gather_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dim = draw(st.integers(0, nd - 1))
+    ishape = tuple(draw(st.integers(1, n)) if k != dim else draw(st.integers(1, 3)) for k, n in enumerate(shape))
+    index = np.array(draw(st.lists(st.integers(0, shape[dim] - 1), min_size=math.prod(ishape),
+                                   max_size=math.prod(ishape)))).reshape(ishape).astype(np.int64)
+    return Case((shape,), {"dim": dim, "index": index})
+
+
+def _np_gather(x, dim, index):
+    grid = list(np.indices(index.shape, sparse=True))  # torch.gather reads index's shape, no broadcasting
+    grid[dim] = index
+    return x[tuple(grid)]
+
+
+@st.composite
+def scatter_add_cases(draw):
+    """scatter_add(zeros-like base, dim, index, src): src has the index's shape."""
+    case = draw(gather_cases())
+    return Case((case.shapes[0], case.params["index"].shape), case.params)
+
+
+def _np_scatter_add(base, src, dim, index):
+    out = base.copy()
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    np.add.at(out, tuple(grid), src)
+    return out
+
+
+@st.composite
+def index_select_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    dim = draw(st.integers(0, len(shape) - 1))
+    index = np.array(draw(st.lists(st.integers(0, shape[dim] - 1), min_size=1, max_size=4)), np.int64)
+    return Case((shape,), {"dim": dim, "index": index})
+
+
+@st.composite
+def flip_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dims = tuple(draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd, unique_by=lambda d: d % nd)))
+    shifts = tuple(draw(st.integers(-4, 4)) for _ in dims)
+    return Case((shape,), {"dims": dims, "shifts": shifts})
+
+
+@st.composite
+def tri_cases(draw):
+    return Case((draw(shapes(min_dims=2)),), {"diagonal": draw(st.integers(-2, 2)), "lower": draw(st.booleans())})
+
+
+@st.composite
+def mm_cases(draw, batch=False):
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    lead = (draw(st.integers(1, 3)),) if batch else ()
+    return Case((lead + (n, k), lead + (k, m)), {})
+
+
+EINSUM = ["ij,jk->ik", "ii->", "ii->i", "bij,bjk->bik", "ij->j", "i,j->ij", "...j,jk", "ij,ij->i", "ji"]
+
+
+@st.composite
+def einsum_cases(draw):
+    eq = draw(st.sampled_from(EINSUM))
+    n = draw(st.integers(1, 3))
+    sizes = {c: n if c == "i" else draw(st.integers(1, 3)) for c in "ijkb"}
+    lhs = eq.split("->")[0].split(",")
+    shapes_ = tuple((2,) + tuple(sizes[c] for c in s[3:]) if s.startswith("...") else tuple(sizes[c] for c in s)
+                    for s in lhs)
+    return Case(shapes_, {"eq": eq})
+
+
+def _einsum(*xs, eq):
+    return mg.einsum(eq, *xs)
+
+
+def _np_einsum(*xs, eq):
+    return np.einsum(eq, *xs)
+
+
+ROWS = (
+    _unary("tan", np.tan, Domain(-1.2, 1.2)),
+    _unary("asin", np.arcsin, UNIT, ("arcsin",)),
+    _unary("acos", np.arccos, UNIT, ("arccos",)),
+    _unary("atan", np.arctan, WIDE, ("arctan",)),
+    _unary("sinh", np.sinh, SMOOTH),
+    _unary("cosh", np.cosh, SMOOTH),
+    _unary("asinh", np.arcsinh, WIDE, ("arcsinh",)),
+    _unary("acosh", np.arccosh, Domain(1.2, 3.0), ("arccosh",)),
+    _unary("atanh", np.arctanh, UNIT, ("arctanh",)),
+    _unary("log2", np.log2, POSITIVE),
+    _unary("log10", np.log10, POSITIVE),
+    _unary("log1p", np.log1p, Domain(-0.5, 3.0)),
+    _unary("expm1", np.expm1, WIDE),
+    _unary("exp2", np.exp2, WIDE),
+    _unary("rsqrt", lambda x: 1 / np.sqrt(x), POSITIVE),
+    _unary("reciprocal", np.reciprocal, NONZERO),
+    _unary("square", np.square, SMOOTH),
+    _unary("floor", np.floor, STEPS),
+    _unary("ceil", np.ceil, STEPS),
+    _unary("trunc", np.trunc, STEPS, ("fix",)),
+    _unary("round", np.round, HALVES),
+    _unary("frac", lambda x: x - np.trunc(x), STEPS),
+    _unary("sign", np.sign, Domain(-2.0, 2.0, away=(0.0,), gap=0.1), ("sgn",)),
+    _binary("atan2", np.arctan2, (SMOOTH, NONZERO)),
+    _binary("hypot", np.hypot, (NONZERO, NONZERO)),
+    _binary("logaddexp", np.logaddexp, (SMOOTH, SMOOTH)),
+    _binary("logaddexp2", np.logaddexp2, (SMOOTH, SMOOTH)),
+    _binary("copysign", np.copysign, (NONZERO, NONZERO)),
+    _binary("fmod", np.fmod, (Domain(-1.0, 1.0, away=(0.0,), gap=0.1), Domain(1.5, 2.5))),
+    OpSpec("prod", lambda x, dim, keepdim: x.prod() if dim is None else x.prod(dim, keepdim), _np_prod, 1,
+           "reduce", lambda: dim_cases(keepdim=True, none=True), SMOOTH,
+           torch=lambda torch, x, dim, keepdim: x.prod() if dim is None else x.prod(dim, keepdim)),
+    OpSpec("cumsum", lambda x, dim: mg.cumsum(x, dim), _np_cum(np.cumsum), 1, "axis", dim_cases, SMOOTH,
+           torch=lambda torch, x, dim: torch.cumsum(x, dim)),
+    OpSpec("cumprod", lambda x, dim: x.cumprod(dim), _np_cum(np.cumprod), 1, "axis", dim_cases, SMOOTH,
+           torch=lambda torch, x, dim: torch.cumprod(x, dim)),
+    OpSpec("logcumsumexp", lambda x, dim: mg.logcumsumexp(x, dim), _np_logcumsumexp, 1, "axis", dim_cases, SMOOTH,
+           torch=lambda torch, x, dim: torch.logcumsumexp(x, dim)),
+    OpSpec("norm", lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), _np_norm, 1, "reduce", norm_cases,
+           Domain(-2.0, 2.0, away=(0.0,), gap=0.2, distinct=True),
+           torch=lambda torch, x, p, dim, keepdim: torch.norm(x, p, dim, keepdim)),
+    OpSpec("sort", lambda x, dim, flag: mg.sort(x, dim, descending=flag).values, _np_sort, 1, "movement",
+           sort_cases, DISTINCT, torch=lambda torch, x, dim, flag: torch.sort(x, dim, descending=flag).values),
+    OpSpec("topk", lambda x, dim, flag, k: x.topk(k, dim, largest=flag).values, _np_topk, 1, "movement",
+           lambda: sort_cases(k=True), DISTINCT,
+           torch=lambda torch, x, dim, flag, k: x.topk(k, dim, largest=flag).values),
+    OpSpec("kthvalue", lambda x, dim, flag, k: mg.kthvalue(x, k, dim).values, _np_kthvalue, 1, "movement",
+           lambda: sort_cases(k=True), DISTINCT,
+           torch=lambda torch, x, dim, flag, k: torch.kthvalue(x, k, dim).values),
+    OpSpec("gather", lambda x, dim, index: x.gather(dim, mg.tensor(index)), _np_gather, 1, "movement", gather_cases,
+           torch=lambda torch, x, dim, index: x.gather(dim, torch.tensor(index))),
+    OpSpec("scatter_add", lambda base, src, dim, index: base.scatter_add(dim, mg.tensor(index), src),
+           _np_scatter_add, 2, "movement", scatter_add_cases,
+           torch=lambda torch, base, src, dim, index: base.scatter_add(dim, torch.tensor(index), src)),
+    OpSpec("index_select", lambda x, dim, index: mg.index_select(x, dim, mg.tensor(index)),
+           lambda x, dim, index: np.take(x, index, axis=dim), 1, "movement", index_select_cases,
+           torch=lambda torch, x, dim, index: torch.index_select(x, dim, torch.tensor(index))),
+    OpSpec("flip", lambda x, dims, shifts: mg.flip(x, dims), lambda x, dims, shifts: np.flip(x, dims), 1,
+           "movement", flip_cases, torch=lambda torch, x, dims, shifts: torch.flip(x, dims)),
+    OpSpec("roll", lambda x, dims, shifts: x.roll(shifts, dims), lambda x, dims, shifts: np.roll(x, shifts, dims),
+           1, "movement", flip_cases, torch=lambda torch, x, dims, shifts: x.roll(shifts, dims)),
+    OpSpec("tril_triu", lambda x, diagonal, lower: (mg.tril if lower else mg.triu)(x, diagonal),
+           lambda x, diagonal, lower: (np.tril if lower else np.triu)(x, diagonal), 1, "movement", tri_cases,
+           torch=lambda torch, x, diagonal, lower: (torch.tril if lower else torch.triu)(x, diagonal)),
+    OpSpec("mm", mg.mm, np.matmul, 2, "matmul", mm_cases, torch=lambda torch, a, b: torch.mm(a, b)),
+    OpSpec("bmm", mg.bmm, np.matmul, 2, "matmul", lambda: mm_cases(batch=True),
+           torch=lambda torch, a, b: torch.bmm(a, b)),
+)
+EINSUM_ROWS = tuple(
+    OpSpec(f"einsum{n}", _einsum, _np_einsum, n, "matmul",
+           lambda n=n: einsum_cases().filter(lambda c, n=n: len(c.shapes) == n),
+           torch=lambda torch, *xs, eq: torch.einsum(eq, *xs))
+    for n in (1, 2))
