@@ -25,7 +25,8 @@ import numpy as np
 import micrograd as mg
 
 RANDOM = {"randn", "rand", "randint", "randn_like", "rand_like", "randint_like", "randperm", "empty", "empty_like",
-          "nn.functional.dropout", "multinomial", "bernoulli", "normal", "empty_strided", "new_empty"}
+          "nn.functional.dropout", "nn.functional.dropout1d", "nn.functional.dropout2d", "nn.functional.dropout3d",
+          "multinomial", "bernoulli", "normal", "empty_strided", "new_empty"}
 EXPLAINED = ("not supported", "unsupported", "micrograd", "not implemented")
 TIE_INDICES = {"topk", "kthvalue", "sort", "argsort"}  # PyTorch does not specify which of equal elements comes first
 
