@@ -55,3 +55,19 @@ def _calibrate():
 
 
 _ALONE = _calibrate()
+
+
+def reset_grad(p, set_to_none=True):
+    """PyTorch's zero_grad for one tensor: its .grad set to None, or cut from any graph and zeroed in place (the
+    gradient tensor's version counts the change)."""
+    g = p.grad
+    if g is None:
+        return
+    if set_to_none:
+        p.grad = None
+        return
+    if g._node is not None:
+        g.detach_()
+    else:
+        g.requires_grad_(False)
+    g.zero_()

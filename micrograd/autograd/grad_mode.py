@@ -36,10 +36,12 @@ class _GradMode:
         _grad_enabled.reset(self._tokens.pop())
         return False
 
+    _args = ()  # what a fresh instance is made with, for each call of a decorated function
+
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with type(self)(*self._args):
                 return func(*args, **kwargs)
         return wrapper
 
@@ -60,30 +62,20 @@ class inference_mode(_GradMode):
     """PyTorch's inference mode, which for micrograd is no_grad: ops inside do not record the graph.
     inference_mode(False) leaves recording as it is. A context manager or decorator."""
 
-    enabled = False
-
     def __new__(cls, mode=True):
         if callable(mode):  # used bare as a decorator: @inference_mode
             return super().__new__(cls, mode)
         self = super().__new__(cls)
-        self._mode = bool(mode)
+        self._args = (bool(mode),)
         return self
 
     def __init__(self, mode=True):
-        self._mode = getattr(self, "_mode", True)
+        pass
 
     def __enter__(self):
-        self._tokens.append(_grad_enabled.set(False if self._mode else _grad_enabled.get()))
+        mode = self._args[0] if self._args else True
+        self._tokens.append(_grad_enabled.set(False if mode else _grad_enabled.get()))
         return self
-
-    def __call__(self, func):
-        mode = self._mode
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return func(*args, **kwargs)
-        return wrapper
 
 
 class set_grad_enabled:

@@ -3,6 +3,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from micrograd.autograd import inplace
+from micrograd.autograd.accumulate import reset_grad
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -266,11 +267,8 @@ class Module:
         for p in self.parameters():
             if isinstance(p, Value):
                 p.grad = 0.0
-            elif p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.detach_().zero_()
+            else:
+                reset_grad(p, set_to_none)
 
     # State and placement
 

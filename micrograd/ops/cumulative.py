@@ -14,8 +14,9 @@ from ..autograd import Function
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .elementwise import where
-from .shape import _dim
-from .util import export
+from .ordering import gather, reversed_view
+from .shape import _dim, cat
+from .util import constant, export
 
 __all__ = ["Cumprod", "Cumsum", "Prod", "VectorNorm"]
 
@@ -26,18 +27,13 @@ def _result_dtype(x, dtype):
     return dtypes.int64 if x.dtype.kind in "biu" else x.dtype
 
 
-def _flip(x, d):
-    return x[(slice(None),) * d + (slice(None, None, -1),)]
-
-
 def _exclusive_cumprod(x, d, reverse=False):
     """prod of the elements before each position along d (after it, with reverse); 1 at the first."""
     if reverse:
-        return _flip(_exclusive_cumprod(_flip(x, d), d), d)
+        return reversed_view(_exclusive_cumprod(reversed_view(x, d), d), d)
     n = x.shape[d]
-    ones = Tensor._make(x._backend.full(x.shape[:d] + (1,) + x.shape[d + 1:], 1, x.dtype), x._backend, False, None, 0)
+    ones = constant(x, 1, x.shape[:d] + (1,) + x.shape[d + 1:])
     head = x[(slice(None),) * d + (slice(0, n - 1),)]
-    from .shape import cat
     return cat([ones, cumprod(head, d)], d) if n > 1 else ones
 
 
@@ -59,7 +55,7 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if x._data.size == 0:
-            return Tensor._make(x._backend.zeros(x.shape, g.dtype), x._backend, False, None, 0), None, None
+            return constant(x, 0, x.shape, g.dtype), None, None
         if ctx.dim is None:
             flat = x.reshape(-1)
             return (g.reshape(1) * _others_product(flat, 0)).reshape(x.shape), None, None
@@ -94,7 +90,7 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _flip(Cumsum.apply(_flip(g, ctx.dim), ctx.dim), ctx.dim), None
+        return reversed_view(Cumsum.apply(reversed_view(g, ctx.dim), ctx.dim), ctx.dim), None
 
 
 class Cumprod(Function):
@@ -113,7 +109,7 @@ class Cumprod(Function):
         (x,) = ctx.saved_tensors
         d = ctx.dim
         if bool((x != 0).all()):
-            return _flip(cumsum(_flip(g * ctx.output(), d), d), d) / x, None
+            return reversed_view(cumsum(reversed_view(g * ctx.output(), d), d), d) / x, None
         # with zeros: sum over k >= i of g_k * prod_{j <= k, j != i} x_j, one position i at a time
         n = x.shape[d]
         parts = []
@@ -122,10 +118,9 @@ class Cumprod(Function):
             mask[i] = False
             keep = Tensor._make(x._backend.asarray(mask.reshape((n,) + (1,) * (x.ndim - d - 1)), dtypes.bool_),
                                 x._backend, False, None, 0)
-            y = cumprod(where(keep, x, Tensor._make(x._backend.full((), 1, x.dtype), x._backend, False, None, 0)), d)
+            y = cumprod(where(keep, x, constant(x, 1)), d)
             tail = (slice(None),) * d + (slice(i, n),)
             parts.append((g[tail] * y[tail]).sum(d, keepdim=True))
-        from .shape import cat
         return cat(parts, d), None
 
 
@@ -157,7 +152,7 @@ def logcumsumexp(input, dim):  # noqa: A002
     x = input
     d = _dim("logcumsumexp", x, dim) if x.ndim else 0
     m = x.detach().amax(d, keepdim=True) if x.ndim else x.detach()
-    m = where(m.isfinite(), m, Tensor._make(x._backend.zeros((), x.dtype), x._backend, False, None, 0))
+    m = where(m.isfinite(), m, constant(x, 0))
     return (x - m).exp().cumsum(d).log() + m
 
 
@@ -180,7 +175,6 @@ def _cumextreme(op, input, dim, better):
             arg = np.where(take, k, arg)
             out[..., k] = arg
     indices = Tensor._make(x._backend.asarray(idx, dtypes.int64), x._backend, False, None, 0)
-    from .ordering import gather
     values = gather(x, d, indices) if x.ndim else x.clone()
     return getattr(return_types, op)(values, indices)
 
@@ -232,7 +226,7 @@ class VectorNorm(Function):
         if not ctx.keepdim and dims is not None:
             for d in sorted(dims):
                 g, y = g.unsqueeze(d), y.unsqueeze(d)
-        zero = Tensor._make(x._backend.zeros((), x.dtype), x._backend, False, None, 0)
+        zero = constant(x, 0)
         if p == 0:
             return g * (x.detach() * 0), None, None, None
         if p == 1:
@@ -241,7 +235,7 @@ class VectorNorm(Function):
             hit = (x.abs() == y)
             count = hit.to(x.dtype).sum(dims, keepdim=True) if dims is not None else hit.to(x.dtype).sum()
             return g * x.sign() * hit.to(x.dtype) / count, None, None, None
-        safe = where(y == 0, Tensor._make(x._backend.full((), 1, x.dtype), x._backend, False, None, 0), y)
+        safe = where(y == 0, constant(x, 1), y)
         if p == 2:
             return where(y == 0, zero, g * x / safe), None, None, None
         scale = x * x.abs() ** (p - 2) / safe ** (p - 1)

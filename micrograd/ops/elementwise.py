@@ -6,7 +6,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
-from .util import broadcast_shapes, export, lift, register, unbroadcast
+from .util import broadcast_shapes, constant, export, lift, register, unbroadcast
 
 __all__ = ["Abs", "Cast", "ClampTensor", "Clip", "Cos", "Exp", "Log", "Neg", "ScaleGrad", "Sin", "Sqrt", "ToBackend",
            "Where", "abs",
@@ -151,7 +151,7 @@ class Where(Function):
         (cond,) = ctx.saved_tensors
         sa, sb = ctx.shapes
         _, na, nb = ctx.needs_input_grad
-        zero = Tensor._make(g._backend.zeros((), g.dtype), g._backend, False, None, 0)
+        zero = constant(g, 0)
         ga = unbroadcast(where(cond, g, zero), sa) if na else None
         gb = unbroadcast(where(cond, zero, g), sb) if nb else None
         return None, ga, gb
@@ -261,7 +261,7 @@ class ClampTensor(Function):
     def backward(ctx, g):
         x, lo, hi = ctx.saved_tensors
         nx, nlo, nhi = ctx.needs_input_grad
-        zero = Tensor._make(g._backend.zeros((), g.dtype), g._backend, False, None, 0)
+        zero = constant(g, 0)
         inside = None
         if lo is not None:
             inside = x >= lo
@@ -319,16 +319,21 @@ def clamp_max(input, max):  # noqa: A002
 clip = clamp
 
 
-def unary(cls, doc, name=None, inplace=True, floating=True):
-    """The function mg.<name>(x) applying the one-input op `cls` (x may be array-like), registered as that and
-    as the method Tensor.<name>() (which calls the op directly: the hot path). A `floating` op computes integer
-    and bool input in the default float dtype, as PyTorch does."""
+def unary(cls, doc, name=None, inplace=True, floating=True, integers=None):
+    """The function mg.<name>(x) applying the one-input op `cls` (a Function, or a function of one tensor; x may
+    be array-like), registered as that and as the method Tensor.<name>() (which calls the op directly: the hot
+    path). Integer and bool input goes to `integers(x)` when given; else a `floating` op computes it in the
+    default float dtype, as PyTorch does."""
     name = name or cls.__name__.lower()
+    apply = cls.apply if isinstance(cls, type) else cls
 
     def method(self):
-        if floating and self._data.dtype.kind != "f":
-            return cls.apply(self.to(dtypes.get_default_dtype()))
-        return cls.apply(self)
+        if self._data.dtype.kind != "f":
+            if integers is not None:
+                return integers(self)
+            if floating:
+                return apply(self.to(dtypes.get_default_dtype()))
+        return apply(self)
 
     def fn(input):  # noqa: A002  (PyTorch's argument name)
         return method(input if isinstance(input, Tensor) else Tensor(input))

@@ -7,7 +7,7 @@ from ..errors import RuntimeValueError
 from ..autograd.grad_mode import _grad_enabled
 from ..tensor import Tensor
 from .movement import GetItem, index_parts, is_basic
-from .util import unbroadcast
+from .util import constant, unbroadcast
 
 __all__ = ["IndexPut", "Overwrite", "ViewUpdate", "setitem"]
 
@@ -72,7 +72,7 @@ class IndexPut(Function):
         nx, nv = ctx.needs_input_grad[:2]
         gx = gv = None
         if nx:
-            zero = Tensor._make(g._backend.zeros((), g.dtype), g._backend, False, None, 0)
+            zero = constant(g, 0)
             gx = IndexPut.apply(g, zero, index=ctx.index)
         if nv:
             gv = unbroadcast(GetItem.apply(g, index=ctx.index), ctx.value_shape)

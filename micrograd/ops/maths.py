@@ -16,19 +16,14 @@ from ..autograd import Function
 from ..errors import RuntimeTypeError
 from ..tensor import Tensor
 from .arithmetic import binary
-from .elementwise import compare, where
-from .util import broadcast_shapes, export, register, unbroadcast
+from .elementwise import compare, unary, where
+from .util import broadcast_shapes, constant, export, register, unbroadcast
 
 __all__ = []  # the Function classes made below add themselves
 
 
-def _const(like, value, dtype=None):
-    b = like._backend
-    return Tensor._make(b.full((), value, dtype or like.dtype), b, False, None, 0)
-
-
 def _zeros(g):
-    return Tensor._make(g._backend.zeros(g.shape, g.dtype), g._backend, False, None, 0)
+    return constant(g, 0, g.shape)
 
 
 def _as_tensor(x):
@@ -37,6 +32,10 @@ def _as_tensor(x):
 
 def _floating(x):
     return x if x._data.dtype.kind == "f" else x.to(dtypes.get_default_dtype())
+
+
+def _copy(x):
+    return Tensor._make(x._backend.copy(x._data), x._backend, False, None, 0)
 
 
 def _function(name, doc, forward, backward, saves_output=False):
@@ -61,30 +60,16 @@ def _unary(cls_name, ufunc, derivative, doc, names, floating=True):
         (x,) = ctx.saved_tensors
         return g * derivative(x, ctx.output())
     cls = _function(cls_name, f"{doc}; d/dx as PyTorch.", forward, backward, saves_output=True)
-
-    def method(self):
-        if floating:
-            self = _floating(self)
-        elif self._data.dtype.kind != "f":
-            _no_bool(names[0], self)
-            return Tensor._make(self._backend.copy(self._data), self._backend, False, None, 0)
-        return cls.apply(self)
-    _register(names, method, f"{doc} elementwise.")
+    for name in names:  # rounding keeps integers as they are (a copy), and refuses bools, as PyTorch
+        unary(cls, f"{doc} elementwise.", name, floating=floating,
+              integers=None if floating else lambda x, op=names[0]: _copy(_no_bool(op, x)))
     return cls
 
 
 def _no_bool(name, x):
     if x.dtype == dtypes.bool_:
         raise RuntimeTypeError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
-
-
-def _register(names, method, doc, inplace=True):
-    def fn(input):  # noqa: A002  (PyTorch's argument name)
-        return method(_as_tensor(input))
-    for name in names:
-        for f in (fn, method):
-            f.__doc__ = doc
-        register(name, fn, method, inplace)
+    return x
 
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -113,8 +98,7 @@ def round(input, *, decimals=0):  # noqa: A001,A002  (PyTorch's names)
     """input rounded to `decimals` decimal places, halves to even (integers unchanged); zero gradient."""
     x = _as_tensor(input)
     if x._data.dtype.kind != "f":
-        _no_bool("round", x)
-        return Tensor._make(x._backend.copy(x._data), x._backend, False, None, 0)
+        return _copy(_no_bool("round", x))
     if decimals == 0:
         return Round.apply(x)
     scale = 10.0 ** decimals
@@ -151,7 +135,7 @@ def sign(input):  # noqa: A002
     """-1, 0 or 1 elementwise in input's dtype (a bool input stays bool); zero gradient."""
     x = _as_tensor(input)
     if x.dtype == dtypes.bool_:
-        return Tensor._make(x._backend.copy(x._data), x._backend, False, None, 0)
+        return _copy(x)
     return Sign.apply(x)
 
 
@@ -180,11 +164,11 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
     finite values); the gradient passes where input was finite."""
     x = _as_tensor(input)
     if x._data.dtype.kind != "f":
-        return Tensor._make(x._backend.copy(x._data), x._backend, False, None, 0)
+        return _copy(x)
     info = np.finfo(x.dtype)
-    out = where(isnan(x), _const(x, nan), x)
-    out = where(isposinf(x), _const(x, info.max if posinf is None else posinf), out)
-    return where(isneginf(x), _const(x, info.min if neginf is None else neginf), out)
+    out = where(isnan(x), constant(x, nan), x)
+    out = where(isposinf(x), constant(x, info.max if posinf is None else posinf), out)
+    return where(isneginf(x), constant(x, info.min if neginf is None else neginf), out)
 
 
 # ---- predicates and logical functions: bool results, no gradient -----------------------------------------------
@@ -192,14 +176,11 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
 def _predicate(name, ufunc, doc, integers=False):
     """`integers`: the answer for every integer or bool element (a bool, or a function of the tensor)."""
     def method(self):
-        b = self._backend
-        if self._data.dtype.kind != "f":
-            if callable(integers):
-                return integers(self)
-            return Tensor._make(b.full(self.shape, integers, dtypes.bool_), b, False, None, 0)
-        return Tensor._make(b.ufunc(ufunc, self._data), b, False, None, 0)
-    _register([name], method, doc, inplace=False)
-    return method
+        return Tensor._make(self._backend.ufunc(ufunc, self._data), self._backend, False, None, 0)
+
+    def on_integers(x):
+        return integers(x) if callable(integers) else constant(x, integers, x.shape, dtypes.bool_)
+    return unary(method, doc, name, inplace=False, integers=on_integers)
 
 
 isnan = _predicate("isnan", "isnan", "Whether each element is NaN.")
@@ -331,7 +312,7 @@ def _atan2_grads(a, b, out):
 
 
 def _copysign_grads(a, b, out):
-    ratio = where(a == 0, _const(a, 0.0), out / where(a == 0, _const(a, 1.0), a))
+    ratio = where(a == 0, constant(a, 0.0), out / where(a == 0, constant(a, 1.0), a))
     return ratio, _zeros(b)
 
 
@@ -344,6 +325,6 @@ logaddexp2 = _binary("Logaddexp2", "logaddexp2",
                      lambda a, b, y: (1 / (1 + 2 ** (b - a)), 1 / (1 + 2 ** (a - b))),
                      "log2(2^input + 2^other)", ["logaddexp2"])
 copysign = _binary("Copysign", "copysign", _copysign_grads, "|input| with the sign of other", ["copysign"])
-fmod = _binary("Fmod", "fmod", lambda a, b, y: (_const(a, 1.0) + _zeros(a), -(a / b).detach().trunc()),
+fmod = _binary("Fmod", "fmod", lambda a, b, y: (constant(a, 1.0) + _zeros(a), -(a / b).detach().trunc()),
                "input - trunc(input / other) * other (the remainder with input's sign, C's fmod)", ["fmod"],
                floating=False)

@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from .elementwise import where
 from .movement import GetItem, IndexAdd
 from .shape import _dim
-from .util import export
+from .util import constant, export
 
 __all__ = []
 
@@ -240,7 +240,7 @@ def _triangle(op, input, diagonal, lower):
     keep = (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
     b = input._backend
     mask = Tensor._make(b.asarray(keep, dtypes.bool_), b, False, None, 0)
-    zero = Tensor._make(b.zeros((), input.dtype), b, False, None, 0)
+    zero = constant(input, 0)
     return where(mask, input, zero)
 
 
@@ -256,14 +256,19 @@ def triu(input, diagonal=0):  # noqa: A002
     return _triangle("triu", input, diagonal, False)
 
 
-@export()
-def flip(input, dims):  # noqa: A002
-    """input with the order of elements reversed along each of `dims` (a copy)."""
+def reversed_view(input, dims):  # noqa: A002
+    """A view of input with the order of elements reversed along each of `dims`."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     index = [slice(None)] * input.ndim
     for d in dims:
         index[_dim("flip", input, d)] = slice(None, None, -1)
-    return input[tuple(index)].clone()
+    return input[tuple(index)]
+
+
+@export()
+def flip(input, dims):  # noqa: A002
+    """input with the order of elements reversed along each of `dims` (a copy)."""
+    return reversed_view(input, dims).clone()
 
 
 @export()
@@ -332,6 +337,6 @@ def diag(input, diagonal=0):  # noqa: A002
     n = input.shape[0] + abs(diagonal)
     rows = np.arange(input.shape[0]) + max(-diagonal, 0)
     cols = np.arange(input.shape[0]) + max(diagonal, 0)
-    out = Tensor._make(input._backend.zeros((n, n), input.dtype), input._backend, False, None, 0)
+    out = constant(input, 0, (n, n))
     out[rows, cols] = input
     return out

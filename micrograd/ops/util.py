@@ -33,6 +33,12 @@ def export(*names, method=True, function=True, inplace=False):
     return decorate
 
 
+def constant(like, value, shape=(), dtype=None):
+    """A tensor of `shape` filled with `value`, on like's backend in like's dtype (or `dtype`), with no history."""
+    b = like._backend
+    return Tensor._make(b.full(tuple(shape), value, dtype or like.dtype), b, False, None, 0)
+
+
 def lift(x, like, op):
     """`x` as a Tensor on `like`'s backend; a Python number becomes a weak 0-d tensor (NumPy 2 promotion)."""
     if isinstance(x, Tensor):

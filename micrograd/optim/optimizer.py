@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from ..autograd import enable_grad, inplace
+from ..autograd.accumulate import reset_grad
 from ..tensor import Tensor
 
 
@@ -107,14 +108,7 @@ class Optimizer:
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    b = p.grad._backend
-                    b.assign_(p.grad._data, b.zeros(p.grad.shape, p.grad.dtype))
-                    inplace.counter(p.grad)[0] += 1
+                reset_grad(p, set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; `closure` (optional) recomputes and returns the loss."""
