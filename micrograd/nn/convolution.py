@@ -59,7 +59,8 @@ def windows(x, kernel, stride, padding, dilation, out, value):
     bottom, right = max(need_h - h - ph, 0), max(need_w - w - pw, 0)
     if ph or pw or bottom or right:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, bottom), (pw, right)), value=value)
-    x = x[:, :, :need_h, :need_w]
+    if need_h < x.shape[2] or need_w < x.shape[3]:  # rows/columns no window reaches
+        x = x[:, :, :need_h, :need_w]
     uniform = sh == sw and dh == dw == 1
     cols = Im2Col.apply(x, kh=eh, kw=ew, stride=sh if uniform else 1)
     if dh > 1 or dw > 1:
