@@ -173,7 +173,7 @@ class Optimizer:
             p = by_index.get(int(k))
             if p is None or not isinstance(entry, dict):
                 raise ValueError(f"{name}.load_state_dict: state entry {k!r} matches no parameter of this optimizer")
-            new_state[p] = {key: _state_value(name, k, key, v, p) for key, v in entry.items()}
+            new_state[p] = {key: self._load_state_value(k, key, v, p) for key, v in entry.items()}
         new_groups = [{**{kk: copy.deepcopy(vv) for kk, vv in saved.items() if kk != "params"},
                        "params": group["params"]} for saved, group in zip(saved_groups, self.param_groups)]
         for group in new_groups:
@@ -184,6 +184,10 @@ class Optimizer:
             self._check_group(group)
         self.state = new_state
         self.param_groups = new_groups
+
+    def _load_state_value(self, index, key, value, p):
+        """One saved state entry checked and made ready for parameter p (subclasses with other state override)."""
+        return _state_value(type(self).__name__, index, key, value, p)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
