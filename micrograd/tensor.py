@@ -154,6 +154,24 @@ class Tensor:
     def numel(self):
         return int(self._data.size)
 
+    def __reduce_ex__(self, protocol):
+        """Pickle the values, dtype, backend name and requires_grad (a view or a tensor with a history unpickles as
+        a leaf of its own, as PyTorch's does); a Parameter stays a Parameter."""
+        return _rebuild, (type(self), self._host(), self._backend.name, self._requires_grad)
+
+    def __deepcopy__(self, memo):
+        """A copy of a leaf's values, requires_grad and gradient; PyTorch refuses tensors with a history."""
+        if self._node is not None:
+            raise RuntimeValueError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                                    "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                                    "because of a torch.nn.utils.weight_norm usage, see "
+                                    "https://github.com/pytorch/pytorch/pull/103001")
+        new = _rebuild(type(self), self._backend.copy(self._data), self._backend.name, self._requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo) if self.grad._node is None else self.grad.detach().clone()
+        return new
+
     def __format__(self, format_spec):
         """A 0-d tensor formats as its number (f"{loss:.4f}"), as PyTorch; others as their repr."""
         if self._data.ndim == 0:
@@ -480,6 +498,14 @@ class Tensor:
 
 
 autograd.function._Tensor = Tensor
+def _rebuild(cls, array, backend, requires_grad):
+    """A tensor of class `cls` (Tensor or Parameter) holding `array` on `backend`: what pickling a tensor stores."""
+    t = Tensor(array, dtype=array.dtype, backend=backend)
+    if cls is not Tensor:
+        return cls(t, requires_grad=requires_grad)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 from . import ops, operators  # noqa: E402  (ops builds on Tensor)
 
 operators.install(Tensor)

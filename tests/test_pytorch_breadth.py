@@ -107,3 +107,21 @@ def test_random_draws_have_the_right_statistics():
     assert abs(mg.poisson(mg.full((20000,), 4.0)).numpy().mean() - 4.0) < 0.1
     t = mg.empty(20000)
     assert abs(t.exponential_(2.0).numpy().mean() - 0.5) < 0.03 and abs(t.bernoulli_(0.25).numpy().mean() - 0.25) < 0.02
+
+
+def test_pickle_and_deepcopy_follow_pytorch():
+    import copy
+    import pickle
+    for lib in (mg, torch):
+        base = lib.arange(6.0).reshape(2, 3)
+        leaf = lib.ones(2, requires_grad=True)
+        for obj, grad in ((base, False), (base[0], False), (leaf, True), (leaf * 2, True)):
+            back = pickle.loads(pickle.dumps(obj))  # a view or a result comes back as a leaf of its own
+            assert back.tolist() == obj.tolist() and back.requires_grad == grad and back.is_leaf
+        param = pickle.loads(pickle.dumps(lib.nn.Parameter(lib.ones(2))))
+        assert type(param) is lib.nn.Parameter and param.requires_grad
+        (leaf * 3).sum().backward()
+        twin = copy.deepcopy(leaf)
+        assert twin is not leaf and twin.grad.tolist() == [3.0, 3.0] and twin.requires_grad
+        with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
+            copy.deepcopy(leaf * 2)
