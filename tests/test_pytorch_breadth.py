@@ -1,6 +1,9 @@
 """PyTorch names that neither the op-spec table nor PyTorch's OpInfo samples reach: aliases, grad-mode switches,
 0-d formatting, channel dropout, and the random draws (whose streams differ from PyTorch's on purpose: their
 shapes, dtypes, errors, statistics and reproducibility are compared instead)."""
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -72,8 +75,32 @@ def test_channel_dropout_zeroes_whole_channels_and_scales_as_pytorch(cls, shape)
     assert set(np.unique(out)) <= {0.0, 2.0} and (out.min(axis=2) == out.max(axis=2)).all()  # whole channels
     mine.eval()
     assert mine(mg.ones(*shape)).tolist() == np.ones(shape).tolist()
-    with pytest.raises(RuntimeError, match="Expected"):
-        mine.train()(mg.ones(3))
+    outcomes = []
+    for lib, module in ((mg, mine.train()), (torch, theirs)):  # 1-d input: PyTorch's outcome, error or shape
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                outcomes.append(tuple(module(lib.ones(3)).shape))
+            except RuntimeError as exc:
+                outcomes.append(str(exc)[:30])
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("shape", [(8, 500, 4), (200, 50)])
+def test_dropout2d_reads_other_shapes_as_pytorch_does_with_its_warnings(shape):
+    """3-d input is (N, C, L): each (sample, channel) row is kept or dropped whole; 2-d input drops elements."""
+    for lib in (mg, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = lib.nn.functional.dropout2d(lib.ones(*shape), 0.5).numpy()
+        messages = [str(w.message)[:50] for w in caught]
+        if len(shape) == 3:
+            assert messages == ["dropout2d: Received a 3D input to dropout2d and as"]
+            rows = out.reshape(shape[0] * shape[1], -1)
+            assert (rows.min(axis=1) == rows.max(axis=1)).all() and 0.3 < (rows[:, 0] > 0).mean() < 0.7
+        else:
+            assert messages == ["dropout2d: Received a 2-D input to dropout2d, whic"]
+            assert 0.4 < (out > 0).mean() < 0.6 and set(np.unique(out)) == {0.0, 2.0}
 
 
 def test_random_draws_have_pytorchs_shapes_dtypes_and_errors_and_follow_the_generator():
@@ -125,3 +152,28 @@ def test_pickle_and_deepcopy_follow_pytorch():
         assert twin is not leaf and twin.grad.tolist() == [3.0, 3.0] and twin.requires_grad
         with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
             copy.deepcopy(leaf * 2)
+
+
+def test_modules_follow_the_default_dtype():
+    for lib in (mg, torch):
+        lib.set_default_dtype(lib.float64)
+        try:
+            layers = (lib.nn.Linear(2, 2).weight, lib.nn.LSTM(2, 3).weight_ih_l0, lib.nn.Conv2d(1, 1, 2).weight,
+                      lib.nn.LayerNorm(2).weight, lib.nn.Embedding(3, 2).weight, lib.nn.Parameter())
+            assert [str(p.dtype).replace("torch.", "") for p in layers] == ["float64"] * 6
+        finally:
+            lib.set_default_dtype(lib.float32)
+
+
+@pytest.mark.parametrize("name, kwargs", [("kaiming_uniform_", {"a": math.sqrt(5)}), ("kaiming_uniform_", {}),
+                                          ("xavier_uniform_", {"gain": 1.5})])
+def test_init_bounds_are_pytorchs_to_the_last_bit(name, kwargs, monkeypatch):
+    """The uniform bounds are computed in PyTorch's order of roundings, so equal draws give equal weights."""
+    seen = {}
+    monkeypatch.setattr(mg.nn.init, "uniform_", lambda t, a, b, generator=None: seen.setdefault("mg", (a, b)))
+    monkeypatch.setattr(torch.Tensor, "uniform_", lambda t, a, b, generator=None: seen.setdefault("torch", (a, b)))
+    for shape in ((7, 3), (4, 3), (5, 4, 3, 3)):
+        seen.clear()
+        getattr(mg.nn.init, name)(mg.empty(*shape, dtype=mg.float64), **kwargs)
+        getattr(torch.nn.init, name)(torch.empty(*shape, dtype=torch.float64), **kwargs)
+        assert seen["mg"] == seen["torch"]

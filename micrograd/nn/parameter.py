@@ -17,7 +17,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = Tensor([], dtype=dtypes.float32)
+            data = Tensor([], dtype=dtypes.get_default_dtype())
         if isinstance(data, Tensor):
             if data.dtype.kind != "f":
                 raise TypeError(f"Parameter: only floating-point tensors can be parameters; got dtype "

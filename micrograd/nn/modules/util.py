@@ -51,7 +51,7 @@ def probability(op, name, p):
 
 
 def float_dtype(op, dtype):
-    dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
+    dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype, op)
     if not dtypes.is_floating(dtype):
         raise TypeError(f"{op}: parameters must be floating-point; got dtype {dtype.name}")
     return dtype
