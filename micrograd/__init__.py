@@ -16,7 +16,7 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
                         ShortTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
-                        randn_like, randperm, tensor, zeros, zeros_like)
+                        randn_like, randperm, sparse_coo_tensor, tensor, zeros, zeros_like)
 from .tensor import Tensor
 from . import ops
 globals().update(ops.PUBLIC)  # each op's function: mg.exp, mg.sum, mg.cat, ... (registered with ops.util.export)

@@ -99,6 +99,13 @@ def _shared(arr, b):
     return Tensor._make(arr, b, False, None, 0)
 
 
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False, requires_grad=False,
+                      check_invariants=None, is_coalesced=None):
+    """PyTorch's sparse COO constructor: micrograd has no sparse tensors, so this raises, naming what to use."""
+    raise NotImplementedError("sparse_coo_tensor: sparse tensors are not supported by micrograd; build the dense "
+                              "tensor instead (zeros(size), then t[tuple(indices)] = values)")
+
+
 def from_numpy(ndarray):
     """A tensor sharing `ndarray`'s memory (changes through either show in the other), on the CPU backend in
     force."""

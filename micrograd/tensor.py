@@ -172,6 +172,17 @@ class Tensor:
             new.grad = self.grad.__deepcopy__(memo) if self.grad._node is None else self.grad.detach().clone()
         return new
 
+    is_sparse = False  # micrograd's tensors are all dense (strided)
+
+    def to_sparse(self, *args, **kwargs):
+        """PyTorch's conversion to a sparse layout: micrograd has no sparse tensors, so this raises."""
+        raise NotImplementedError("to_sparse: sparse tensors are not supported by micrograd; keep the tensor dense "
+                                  "(its products give the same values)")
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """The tensor itself (micrograd's tensors are dense), cast to `dtype` if given, as PyTorch's to_dense."""
+        return self if dtype is None else self.to(dtype)
+
     def __format__(self, format_spec):
         """A 0-d tensor formats as its number (f"{loss:.4f}"), as PyTorch; others as their repr."""
         if self._data.ndim == 0:

@@ -177,3 +177,16 @@ def test_init_bounds_are_pytorchs_to_the_last_bit(name, kwargs, monkeypatch):
         getattr(mg.nn.init, name)(mg.empty(*shape, dtype=mg.float64), **kwargs)
         getattr(torch.nn.init, name)(torch.empty(*shape, dtype=torch.float64), **kwargs)
         assert seen["mg"] == seen["torch"]
+
+
+def test_dense_spellings_of_sparse_names_match_pytorch_and_sparse_layouts_raise():
+    a, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2))
+    np.testing.assert_allclose(mg.spmm(mg.tensor(a), mg.tensor(b)).numpy(),
+                               torch.spmm(torch.tensor(a), torch.tensor(b)).numpy())
+    t = mg.ones(2)
+    assert t.is_sparse is torch.ones(2).is_sparse is False
+    assert t.to_dense() is t and t.to_dense(mg.float64).dtype == mg.float64
+    with pytest.raises(NotImplementedError, match="sparse tensors are not supported by micrograd"):
+        t.to_sparse()
+    with pytest.raises(NotImplementedError, match="sparse tensors are not supported by micrograd"):
+        mg.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (3,))

@@ -81,6 +81,12 @@ def mm(input, mat2):  # noqa: A002  (PyTorch's argument names)
     return MatMul.apply(input, mat2)
 
 
+@export(method=False)
+def spmm(input, mat2):  # noqa: A002
+    """PyTorch's sparse-by-dense product; micrograd's tensors are dense, so this is mm."""
+    return mm(input, mat2)
+
+
 @export()
 def bmm(input, mat2):  # noqa: A002
     """Batched matrix products of two 3-d tensors with the same batch size."""
