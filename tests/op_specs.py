@@ -668,8 +668,8 @@ OPS = (
     OpSpec("astype", _cast, lambda x, target, via: x.astype(target), 1, "cast", cast_cases, grad_kw=CAST_GRAD),
 )
 
-from op_specs_more import EINSUM_ROWS, ROWS  # noqa: E402  (rows built with this module's strategies)
+from op_specs_more import EINSUM_ROWS, MORE_ROWS, ROWS  # noqa: E402  (rows built with this module's strategies)
 
-OPS = OPS + ROWS + EINSUM_ROWS
+OPS = OPS + ROWS + EINSUM_ROWS + MORE_ROWS
 BY_NAME = {spec.name: spec for spec in OPS}
 assert len(BY_NAME) == len(OPS), "op-spec names must be unique"

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 import micrograd as mg
-from op_specs import (DISTINCT, NONZERO, POSITIVE, SMOOTH, WIDE, Case, Domain, OpSpec, binary_cases, shapes,
+from hypothesis.extra import numpy as hnp
+from op_specs import (DISTINCT, NONZERO, POSITIVE, SMOOTH, TIES, WIDE, Case, Domain, OpSpec, binary_cases, shapes,
                       unary_cases)
 
 
@@ -261,3 +262,150 @@ EINSUM_ROWS = tuple(
            lambda n=n: einsum_cases().filter(lambda c, n=n: len(c.shapes) == n),
            torch=lambda torch, *xs, eq: torch.einsum(eq, *xs))
     for n in (1, 2))
+
+
+# ---- forward-only and composite functions: bool results, index results, pieces ------------------------------
+
+def _predicate(name, npfn):
+    return OpSpec(name, lambda x: getattr(mg, name)(x), npfn, 1, "compare", unary_cases, TIES, grad=False,
+                  gradgrad=False, torch=lambda torch, x: getattr(torch, name)(x))
+
+
+def _logical(name):
+    npfn = getattr(np, name)
+    return OpSpec(name, getattr(mg, name), npfn, 2, "compare", binary_cases, TIES, grad=False, gradgrad=False,
+                  torch=lambda torch, a, b: getattr(torch, name)(a, b))
+
+
+_COMPARE_FNS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+                "ge": np.greater_equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+                "greater": np.greater, "greater_equal": np.greater_equal}
+
+
+@st.composite
+def compare_fn_cases(draw):
+    case = draw(binary_cases())
+    return Case(case.shapes, {"name": draw(st.sampled_from(sorted(_COMPARE_FNS))), "method": draw(st.booleans())})
+
+
+def _compare_fn(a, b, name, method):
+    return getattr(a, name)(b) if method else getattr(mg, name)(a, b)
+
+
+@st.composite
+def masked_fill_cases(draw):
+    shape = draw(shapes())
+    mask = draw(hnp.arrays(np.bool_, shape))
+    return Case((shape,), {"mask": mask, "value": draw(st.sampled_from([0.0, -1.5, 2.0]))})
+
+
+@st.composite
+def scatter_cases(draw):
+    """scatter(dim, index, src) with distinct indices along dim (PyTorch leaves repeated writes unordered)."""
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dim = draw(st.integers(0, nd - 1))
+    rows = draw(st.integers(1, shape[dim]))
+    ishape = tuple(rows if k == dim else draw(st.integers(1, n)) for k, n in enumerate(shape))
+    keys = draw(hnp.arrays(np.float64, tuple(shape[dim] if k == dim else n for k, n in enumerate(ishape)),
+                           elements=st.floats(0, 1), unique=True))
+    index = np.take(np.argsort(keys, axis=dim), np.arange(rows), axis=dim).astype(np.int64)
+    return Case((shape, ishape), {"dim": dim, "index": index})
+
+
+def _np_scatter(x, src, dim, index):
+    out = x.copy()
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    out[tuple(grid)] = src
+    return out
+
+
+@st.composite
+def take_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    n = math.prod(shape)
+    index = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=0, max_size=5)), np.int64)
+    return Case((shape,), {"index": index.reshape(draw(st.sampled_from([(-1,), (1, -1)])))
+                           if index.size else index})
+
+
+@st.composite
+def split_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    nd = len(shape)
+    dim = draw(st.integers(-nd, nd - 1))
+    how = draw(st.sampled_from(["split", "chunk", "unbind"]))
+    size = draw(st.integers(1, max(shape[dim], 1)))
+    pieces = {"split": math.ceil(shape[dim] / size), "chunk": len(np.array_split(np.empty(shape[dim]), size)),
+              "unbind": shape[dim]}[how]
+    if how == "chunk":
+        pieces = math.ceil(shape[dim] / math.ceil(shape[dim] / size))
+    return Case((shape,), {"dim": dim, "how": how, "size": size, "k": draw(st.integers(0, max(pieces - 1, 0)))})
+
+
+def _split(x, dim, how, size, k):
+    if how == "unbind":
+        return x.unbind(dim)[k]
+    return (x.split(size, dim) if how == "split" else x.chunk(size, dim))[k]
+
+
+def _np_split(x, dim, how, size, k):
+    n = x.shape[dim]
+    if how == "unbind":
+        return np.take(x, k, axis=dim)
+    step = size if how == "split" else math.ceil(n / size)
+    return np.take(x, np.arange(k * step, min((k + 1) * step, n)), axis=dim)
+
+
+def _np_cumextreme(fn):
+    return lambda x, dim: fn.accumulate(x, axis=dim) if x.ndim else x.copy()
+
+
+@st.composite
+def any_all_cases(draw):
+    case = draw(dim_cases(keepdim=True, none=True))
+    return Case(case.shapes, {**case.params, "which": draw(st.sampled_from(["any", "all"]))})
+
+
+def _any_all(x, dim, keepdim, which):
+    b = x > 0
+    return getattr(b, which)() if dim is None else getattr(b, which)(dim, keepdim)
+
+
+def _np_any_all(x, dim, keepdim, which):
+    return getattr(np, which)(x > 0, axis=dim, keepdims=keepdim if dim is not None else False)
+
+
+MORE_ROWS = (
+    *(_predicate(n, getattr(np, n)) for n in ("isnan", "isinf", "isfinite", "signbit", "logical_not")),
+    *(_logical(n) for n in ("logical_and", "logical_or", "logical_xor")),
+    OpSpec("compare_functions", _compare_fn, lambda a, b, name, method: _COMPARE_FNS[name](a, b), 2, "compare",
+           compare_fn_cases, TIES, grad=False, gradgrad=False,
+           torch=lambda torch, a, b, name, method: getattr(torch, name)(a, b)),
+    OpSpec("isclose", lambda a, b: mg.isclose(a, b), lambda a, b: np.isclose(a, b, 1e-5, 1e-8), 2, "compare",
+           binary_cases, TIES, grad=False, gradgrad=False, torch=lambda torch, a, b: torch.isclose(a, b)),
+    OpSpec("masked_fill", lambda x, mask, value: x.masked_fill(mg.tensor(mask), value),
+           lambda x, mask, value: np.where(mask, value, x), 1, "elementwise", masked_fill_cases,
+           torch=lambda torch, x, mask, value: x.masked_fill(torch.tensor(mask), value)),
+    OpSpec("scatter", lambda x, src, dim, index: x.scatter(dim, mg.tensor(index), src), _np_scatter, 2, "movement",
+           scatter_cases, torch=lambda torch, x, src, dim, index: x.scatter(dim, torch.tensor(index), src)),
+    OpSpec("take", lambda x, index: mg.take(x, mg.tensor(index)), lambda x, index: np.take(x, index), 1, "movement",
+           take_cases, torch=lambda torch, x, index: torch.take(x, torch.tensor(index))),
+    OpSpec("split_chunk_unbind", _split, _np_split, 1, "movement", split_cases,
+           torch=lambda torch, x, dim, how, size, k: _split(x, dim, how, size, k)),
+    OpSpec("cummax", lambda x, dim: mg.cummax(x, dim).values, _np_cumextreme(np.maximum), 1, "axis", dim_cases,
+           DISTINCT, torch=lambda torch, x, dim: torch.cummax(x, dim).values),
+    OpSpec("cummin", lambda x, dim: mg.cummin(x, dim).values, _np_cumextreme(np.minimum), 1, "axis", dim_cases,
+           DISTINCT, torch=lambda torch, x, dim: torch.cummin(x, dim).values),
+    OpSpec("argsort", lambda x, dim, flag: mg.argsort(x, dim, descending=flag),
+           lambda x, dim, flag: np.argsort(-x if flag else x, axis=dim), 1, "index", sort_cases, DISTINCT,
+           grad=False, gradgrad=False, torch=lambda torch, x, dim, flag: torch.argsort(x, dim, descending=flag)),
+    OpSpec("any_all", _any_all, _np_any_all, 1, "reduce", any_all_cases, TIES, grad=False, gradgrad=False,
+           torch=lambda torch, x, dim, keepdim, which: _any_all(x, dim, keepdim, which)),
+    OpSpec("diag", lambda x, k: mg.diag(x, k), lambda x, k: np.diag(x, k), 1, "movement",
+           lambda: st.builds(Case, st.tuples(shapes(min_dims=1, max_dims=2)), st.fixed_dictionaries(
+               {"k": st.integers(-1, 1)})), torch=lambda torch, x, k: torch.diag(x, k)),
+    OpSpec("tensordot", lambda a, b: mg.tensordot(a, b, 1), lambda a, b: np.tensordot(a, b, 1), 2, "matmul",
+           lambda: mm_cases(), torch=lambda torch, a, b: torch.tensordot(a, b, 1)),
+)

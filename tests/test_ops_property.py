@@ -307,7 +307,7 @@ _FIXED_PARAMS = {
     "tanh": {"via": "function"}, "sigmoid": {"via": "method"}, "relu": {"via": "function"},
     "clip": {"lo": -0.5, "hi": 0.5, "via": "clip_method"}, "where": {"cond": np.array(True), "as_tensor": True},
     "pow_scalar": {"p": 2.5}, "pow_int": {"p": 3}, "scalar_arith": {"op": "truediv", "c": 2, "reflected": True},
-    "ndarray_arith": {"op": "sub", "arr": np.array(3.0)},
+    "ndarray_arith": {"op": "sub", "arr": np.array(3.0)}, "masked_fill": {"mask": np.array(True), "value": -1.5},
 }
 
 
