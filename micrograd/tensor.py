@@ -41,7 +41,7 @@ class Tensor:
 
     # _data is the backend array (NumPy's ndarray, CuPy's); `.data` is PyTorch's detached view of the values.
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "_node", "_index", "_hooks", "_retains_grad",
-                 "_version_counter", "_view", "__weakref__")
+                 "_version_counter", "_view", "_tangents", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators (ndarray + Tensor -> Tensor)
     __array_priority__ = 1000
 
@@ -58,6 +58,7 @@ class Tensor:
         self._retains_grad = False
         self._version_counter = None
         self._view = None
+        self._tangents = None  # forward mode: {dual level: tangent} (autograd/forward.py)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -75,11 +76,14 @@ class Tensor:
         t._retains_grad = False
         t._version_counter = None
         t._view = None
+        t._tangents = None
         return t
 
     def _alias(self):
-        """A tensor with this one's values and graph position but not its version (see autograd.inplace)."""
-        return Tensor._make(self._data, self._backend, self._requires_grad, self._node, self._index)
+        """A tensor with this one's values, graph position and tangents but not its version (see autograd.inplace)."""
+        t = Tensor._make(self._data, self._backend, self._requires_grad, self._node, self._index)
+        t._tangents = self._tangents
+        return t
 
     def _host(self):
         """The values as a NumPy array (a copy off the CPU), whatever requires_grad says: for micrograd's own use."""

@@ -8,6 +8,7 @@ import weakref
 
 from .. import backend as _backend_registry
 from ..errors import RuntimeValueError
+from . import forward as _fw
 from . import inplace
 from .grad_mode import _anomaly, _grad_enabled, all_finite, user_frame
 
@@ -33,10 +34,18 @@ class Context:
     _out_versions = None  # per output: (its storage's version counter, the version when saved)
     _node = None  # a weak reference to the node, for output()
     _released = False
+    _in_jvp = False
+    _saved_fw = None
+    _out_tangents = None  # per output: its tangents when it carried some (ctx.output() gives them back)
+    batch = ()  # inside jvp: the batch axes in front of every tangent, () or (B,)
 
     def __init__(self, backend, fn):
         self.backend = backend
         self._fn = fn
+
+    def save_for_forward(self, *tensors):
+        """Keep Tensors (or None) for jvp; read them back with `ctx.saved_tensors` inside jvp (PyTorch's)."""
+        self._saved_fw = tensors
 
     def save_for_backward(self, *tensors):
         """Keep Tensors (or None) for backward; read them back with `ctx.saved_tensors`."""
@@ -48,6 +57,8 @@ class Context:
 
     @property
     def saved_tensors(self):
+        if self._in_jvp and self._saved_fw is not None:
+            return self._saved_fw
         if self._released:
             raise RuntimeError(RELEASED)
         if self._saved and inplace.versions(self._saved) != self._versions:
@@ -58,13 +69,18 @@ class Context:
 
     def output(self, index=0):
         """The op's output `index` as a Tensor on the graph (for backward rules written with the output)."""
+        if self._out_versions is None and "outs" in self.__dict__:  # inside a jvp of an unrecorded op
+            return self.outs[index]
         if self._released:
             raise RuntimeError(RELEASED)
         counter, v = self._out_versions[index]
         if counter[0] != v:
             t = _Tensor._make(self._out[index], self.backend, True, self._node(), index)
             raise RuntimeValueError(_modified(t, counter[0], v, self._fn))
-        return _Tensor._make(self._out[index], self.backend, True, self._node(), index)
+        t = _Tensor._make(self._out[index], self.backend, True, self._node(), index)
+        if self._out_tangents is not None:
+            t._tangents = self._out_tangents[index]
+        return t
 
     def _release(self):
         d = self.__dict__
@@ -123,6 +139,7 @@ class Function:
 
     saves_output = False  # True: apply keeps the output arrays for ctx.output()
     makes_view = False  # True: forward may return views of its first argument, and says so in ctx.view
+    jvp_batched = False  # True: jvp handles tangents with a leading batch axis (ctx.batch)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -132,49 +149,91 @@ class Function:
     def backward(ctx, *grads):
         raise NotImplementedError("Function subclasses must define backward(ctx, *grads)")
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """The outputs' tangents from the inputs' (forward mode). Without one, a Function gets a JVP derived from
+        its backward (autograd.forward.derived_jvp: about three backwards' work per call)."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        """Run forward on `args` and, when an input requires grad and recording is on, record the graph."""
-        backend, requires = None, False
-        enabled = _grad_enabled.get()
-        for a in args:  # the backend the Tensor arguments share, and whether one of them requires grad
-            if isinstance(a, _Tensor):
-                if a._view is not None and enabled:  # a view whose root changed in place through another alias
-                    inplace.refresh(a)
-                if backend is None:
-                    backend = a._backend
-                elif a._backend is not backend:
-                    backend = _mixed_backends(cls, backend, a._backend)
-                requires = requires or a._requires_grad
-        if backend is None:
-            backend = _backend_registry.current()
-        ctx = Context(backend, cls)
-        edges = None
-        if requires and enabled:
-            ctx.needs_input_grad, edges = _edges(args)
-        if enabled:  # forward runs unrecorded (inside backward, recording is already off)
-            token = _grad_enabled.set(False)
-            try:
-                raw = cls.forward(ctx, *args, **kwargs)
-            finally:
-                _grad_enabled.reset(token)
-        else:
+        """Run forward on `args` and, when an input requires grad and recording is on, record the graph; with
+        tangents at a dual level, compute the outputs' tangents too (forward mode)."""
+        if _fw.ACTIVE:
+            level = _fw.level_of(args)
+            if level is not None:
+                result, ctx = _fw.apply_dual(cls, args, kwargs, level)
+                d = ctx.__dict__
+                d.pop("primals", None), d.pop("outs", None), d.pop("batch", None)
+                _keep_out_tangents(ctx, result)
+                return result
+        return _apply(cls, args, kwargs)[0]
+
+
+def _keep_out_tangents(ctx, result):
+    if ctx._out is not None:
+        outs = result if isinstance(result, tuple) else (result,)
+        ctx._out_tangents = tuple(o._tangents for o in outs)
+
+
+def _apply(cls, args, kwargs, fw_needs=None):
+    """apply's work: (the output or tuple of outputs, the context). `fw_needs`: per argument, whether forward
+    mode needs its gradient from backward (a derived JVP)."""
+    backend, requires = None, False
+    enabled = _grad_enabled.get()
+    for a in args:  # the backend the Tensor arguments share, and whether one of them requires grad
+        if isinstance(a, _Tensor):
+            if a._view is not None and enabled:  # a view whose root changed in place through another alias
+                inplace.refresh(a)
+            if backend is None:
+                backend = a._backend
+            elif a._backend is not backend:
+                backend = _mixed_backends(cls, backend, a._backend)
+            requires = requires or a._requires_grad
+    if backend is None:
+        backend = _backend_registry.current()
+    ctx = Context(backend, cls)
+    edges = None
+    if requires and enabled:
+        ctx.needs_input_grad, edges = _edges(args)
+    if fw_needs is not None:
+        ctx.needs_input_grad = tuple(a or b for a, b in zip(ctx.needs_input_grad or fw_needs, fw_needs))
+    if _fw.ACTIVE:  # forward runs with every level hidden: its own ops' tangents would be thrown away
+        with _fw.hidden(-1):
+            raw = _forward(cls, ctx, args, kwargs, enabled)
+    elif enabled:  # forward runs unrecorded (inside backward, recording is already off)
+        token = _grad_enabled.set(False)
+        try:
             raw = cls.forward(ctx, *args, **kwargs)
-        single = not isinstance(raw, tuple)
-        if single and type(raw) is backend.array_type:  # the common case, without _as_output's checks
-            outs = [_Tensor._make(raw, backend, False, None, 0)]
-        else:
-            outs = [_as_output(cls, o, backend) for o in ((raw,) if single else raw)]
-        where = _check_forward(cls, args, outs) if _anomaly.get() else None
-        if edges is not None:
-            _record(cls, ctx, edges, outs, where)
-        if cls.makes_view and ctx.__dict__.get("view"):
-            if enabled:
-                _mark_views(cls, ctx.view, args[0], kwargs, outs, single)
-            else:  # views made with recording off share the storage's version, not its history
-                for o in outs:
-                    o._view = inplace.NoGradView(args[0])
-        return outs[0] if single else tuple(outs)
+        finally:
+            _grad_enabled.reset(token)
+    else:
+        raw = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(raw, tuple)
+    if single and type(raw) is backend.array_type:  # the common case, without _as_output's checks
+        outs = [_Tensor._make(raw, backend, False, None, 0)]
+    else:
+        outs = [_as_output(cls, o, backend) for o in ((raw,) if single else raw)]
+    where = _check_forward(cls, args, outs) if _anomaly.get() else None
+    if edges is not None:
+        _record(cls, ctx, edges, outs, where)
+    if cls.makes_view and ctx.__dict__.get("view"):
+        if enabled:
+            _mark_views(cls, ctx.view, args[0], kwargs, outs, single)
+        else:  # views made with recording off share the storage's version, not its history
+            for o in outs:
+                o._view = inplace.NoGradView(args[0])
+    return (outs[0] if single else tuple(outs)), ctx
+
+
+def _forward(cls, ctx, args, kwargs, enabled):
+    if not enabled:
+        return cls.forward(ctx, *args, **kwargs)
+    token = _grad_enabled.set(False)
+    try:
+        return cls.forward(ctx, *args, **kwargs)
+    finally:
+        _grad_enabled.reset(token)
 
 
 def _mixed_backends(fn, first, other):

@@ -168,6 +168,8 @@ def refresh(t, force=False):
     finally:
         _grad_enabled.reset(token)
     t._node, t._index, t._requires_grad = fresh._node, fresh._index, fresh._requires_grad
+    if fresh._tangents is not None:  # forward mode: the root's tangent, viewed (a make_dual view keeps its own)
+        t._tangents = fresh._tangents
 
 
 def run(t, compute):
@@ -243,6 +245,12 @@ def commit(t, result, fill=False, write=None):
         write()
     vc = counter(t)
     vc[0] += 1
+    dual = result._tangents is not None or t._tangents is not None
+    if dual and (t._view is None or t._view.fn is None):
+        t._tangents = result._tangents  # forward mode: the tensor's tangent is the new value's
+    elif dual and not grad:
+        raise NotImplementedError("in-place change of a view of a tensor with a forward-mode tangent while not "
+                                  "recording: change the base tensor, or compute out of place")
     if not grad:
         return t
     r, fn = chain(t) if t._view is not None else (t, None)
@@ -254,6 +262,8 @@ def commit(t, result, fill=False, write=None):
     aliased = t._backend.internal_overlap(t._data) or t._backend.internal_overlap(r._data)
     updated = ViewUpdate.apply(r._alias(), result, view=fn, aliased=aliased)
     r._node, r._index, r._requires_grad = updated._node, updated._index, True
+    if dual:
+        r._tangents = updated._tangents
     refresh(t, force=True)  # t follows the root's new history
     return t
 

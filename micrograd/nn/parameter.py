@@ -39,6 +39,7 @@ class Parameter(Tensor):
         self._requires_grad = bool(requires_grad)
         self._version_counter = counter
         self._view = None
+        self._tangents = None
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

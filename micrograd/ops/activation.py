@@ -3,6 +3,7 @@ grad-of-grad works), and erf for the exact GELU."""
 import math
 
 from ..autograd import Function
+from ..autograd import forward as fw
 from .elementwise import sign, unary, where
 
 __all__ = ["Erf", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid", "tanh"]
@@ -21,6 +22,13 @@ class Tanh(Function):
     def backward(ctx, g):
         return TanhGrad.apply(g, ctx.output())
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        y = ctx.outs[0]
+        return TanhGrad.apply(t, y) if t.shape == y.shape else t * (1 - y * y)
+
 
 class Sigmoid(Function):
     """s(x) = 1 / (1 + exp(-x)); d/dx = s(x) (1 - s(x))."""
@@ -35,6 +43,13 @@ class Sigmoid(Function):
     def backward(ctx, g):
         return SigmoidGrad.apply(g, ctx.output())
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        y = ctx.outs[0]
+        return SigmoidGrad.apply(t, y) if t.shape == y.shape else t * (y * (1 - y))
+
 
 class Relu(Function):
     """max(x, 0); d/dx = 1 where x > 0, else 0."""
@@ -48,6 +63,13 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         return ReluGrad.apply(g, ctx.output())
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        y = ctx.outs[0]
+        return ReluGrad.apply(t, y) if t.shape == y.shape else t * (y > 0).to(y.dtype)
 
 
 # The activations' gradients given their outputs, each fused into one backend pass (the composite rules
@@ -66,6 +88,15 @@ class ReluGrad(Function):
         (y,) = ctx.saved_tensors
         return ReluGrad.apply(gg, y), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        if tg is None:
+            return fw.zeros(ctx, ctx.outs[0])
+        y = ctx.primals[1]
+        return ReluGrad.apply(tg, y) if tg.shape == y.shape else tg * (y > 0).to(y.dtype)
+
 
 class TanhGrad(Function):
     """g (1 - y^2) (tanh's gradient, y its output); d/dg = 1 - y^2, d/dy = -2 g y."""
@@ -81,6 +112,13 @@ class TanhGrad(Function):
         ng, ny = ctx.needs_input_grad
         return TanhGrad.apply(gg, y) if ng else None, -2 * gg * g * y if ny else None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        g, y = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(tg, g, 1 - y * y), (ty, y, -2 * g * y)])
+
 
 class SigmoidGrad(Function):
     """g y (1 - y) (the sigmoid's gradient, y its output); d/dg = y (1 - y), d/dy = g (1 - 2y)."""
@@ -95,6 +133,13 @@ class SigmoidGrad(Function):
         g, y = ctx.saved_tensors
         ng, ny = ctx.needs_input_grad
         return SigmoidGrad.apply(gg, y) if ng else None, gg * g * (1 - 2 * y) if ny else None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        g, y = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(tg, g, y * (1 - y)), (ty, y, g * (1 - 2 * y))])
 
 
 
@@ -151,6 +196,13 @@ class Erf(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * ((2 / math.sqrt(math.pi)) * (-x * x).exp())
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        x = ctx.primals[0]
+        return t * ((2 / math.sqrt(math.pi)) * (-x * x).exp())
 
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
 from .elementwise import where
@@ -31,6 +32,13 @@ class Add(Function):
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, None), (tb, b, None)])
+
 
 class Sub(Function):
     """a - b; d/da = 1, d/db = -1."""
@@ -45,6 +53,13 @@ class Sub(Function):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, None), (None if tb is None else -tb, b, None)])
 
 
 class Mul(Function):
@@ -64,6 +79,13 @@ class Mul(Function):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g * b, sa) if na else None, unbroadcast(g * a, sb) if nb else None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, b), (tb, b, a)])
 
 
 class Div(Function):
@@ -85,6 +107,13 @@ class Div(Function):
         ga = unbroadcast(g / b, sa) if na else None
         gb = unbroadcast(-g * a / (b * b), sb) if nb else None
         return ga, gb
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, 1 / b), (tb, b, -ctx.outs[0] / b)])
 
 
 class Pow(Function):
@@ -108,6 +137,15 @@ class Pow(Function):
             gb = unbroadcast(where((a == 0) & (b >= 0), 0, g * ctx.output() * a.log()), b.shape)
         return ga, gb
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        da = None if ta is None else where(b == 0, 0, b * a ** (b - 1))
+        db = None if tb is None else where((a == 0) & (b >= 0), 0, ctx.outs[0] * a.log())
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, da), (tb, b, db)])
+
 
 class PowScalar(Function):
     """a ** s for a Python number s, computed as PyTorch does for the exponents it special-cases (0.5 as sqrt,
@@ -123,8 +161,16 @@ class PowScalar(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         if ctx.s == 0:
-            return Tensor._make(g._backend.full(g.shape, 0, g.dtype), g._backend, False, None, 0), None
+            return fw.zero_gradient(g), None
         return g * (PowScalar.apply(a, ctx.s - 1) * ctx.s), None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        if ctx.s == 0:
+            return fw.zeros(ctx, ctx.outs[0])
+        return t * (PowScalar.apply(ctx.primals[0], ctx.s - 1) * ctx.s)
 
 
 class Maximum(Function):
@@ -140,6 +186,12 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         return _select_grads(ctx, g, a, b, "gt")
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return _select_jvp(ctx, ta, tb, "gt")
+
 
 class Minimum(Function):
     """min(a, b); the gradient goes to the smaller input, split evenly on ties (as PyTorch)."""
@@ -154,18 +206,35 @@ class Minimum(Function):
         a, b = ctx.saved_tensors
         return _select_grads(ctx, g, a, b, "lt")
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return _select_jvp(ctx, ta, tb, "lt")
+
 
 def _select_grads(ctx, g, a, b, wins):
+    wa, wb = _select_weights(a, b, wins, g.dtype)
+    na, nb = ctx.needs_input_grad
+    return (unbroadcast(g * wa, a.shape) if na else None, unbroadcast(g * wb, b.shape) if nb else None)
+
+
+def _select_jvp(ctx, ta, tb, wins):
+    a, b = ctx.primals
+    wa, wb = _select_weights(a, b, wins, ctx.outs[0].dtype)
+    return fw.combine(ctx, ctx.outs[0], [(ta, a, wa), (tb, b, wb)])
+
+
+def _select_weights(a, b, wins, dtype):
     # PyTorch's rule: each input's weight is 1, halved on ties and 0 where it loses, so a NaN on either side
     # (no comparison holds) passes the whole gradient to both.
     bk = a._backend
+    g = Tensor._make(bk.zeros((), dtype), bk, False, None, 0)
     loses = ("lt", "gt") if wins == "gt" else ("gt", "lt")
     half_tie = bk.mul(bk.astype(bk.compare("eq", a._data, b._data), g.dtype), 0.5)
     one = bk.full((), 1, g.dtype)
-    wa, wb = (Tensor._make(bk.sub(bk.sub(one, bk.astype(bk.compare(op, a._data, b._data), g.dtype)), half_tie),
-                           bk, False, None, 0) for op in loses)
-    na, nb = ctx.needs_input_grad
-    return (unbroadcast(g * wa, a.shape) if na else None, unbroadcast(g * wb, b.shape) if nb else None)
+    return tuple(Tensor._make(bk.sub(bk.sub(one, bk.astype(bk.compare(op, a._data, b._data), g.dtype)), half_tie),
+                              bk, False, None, 0) for op in loses)
 
 
 class FloorDivide(Function):
@@ -177,6 +246,12 @@ class FloorDivide(Function):
 
     @staticmethod
     def backward(ctx, g):
+        raise RuntimeValueError("derivative for floor_divide is not implemented")
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
         raise RuntimeValueError("derivative for floor_divide is not implemented")
 
 
@@ -196,6 +271,12 @@ class RoundedDiv(Function):
         na, nb = ctx.needs_input_grad[:2]
         return unbroadcast(g * 0, sa) if na else None, unbroadcast(g * 0, sb) if nb else None, None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb, *_):
+        return fw.zeros(ctx, ctx.outs[0])
+
 
 class Remainder(Function):
     """a % b with the sign of b (Python's, PyTorch's remainder); d/da = 1, d/db = -floor(a / b)."""
@@ -213,6 +294,14 @@ class Remainder(Function):
         gb = unbroadcast(-g * RoundedDiv.apply(a, b, "floor").detach(), b.shape) if nb else None
         return ga, gb
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        q = None if tb is None else -RoundedDiv.apply(a, b, "floor").detach()
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, None), (tb, b, q)])
+
 
 class Bitwise(Function):
     """A bitwise operation of integer or bool tensors ("and", "or", "xor", "left_shift", "right_shift"); no
@@ -222,6 +311,12 @@ class Bitwise(Function):
     def forward(ctx, a, b, op):
         return a._backend.bitwise(op, a._data, b._data)
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        return None
+
 
 class BitwiseNot(Function):
     """~x for integer or bool tensors; no gradient."""
@@ -229,6 +324,12 @@ class BitwiseNot(Function):
     @staticmethod
     def forward(ctx, x):
         return x._backend.bitwise_not(x._data)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None
 
 
 @export()

@@ -11,10 +11,12 @@ import numpy as np
 
 from .. import dtypes, return_types
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .elementwise import where
 from .ordering import gather, reversed_view
+from .reduce import Sum
 from .shape import _dim, cat
 from .util import constant, export
 
@@ -62,6 +64,18 @@ class Prod(Function):
         gk = g if ctx.keepdim else g.unsqueeze(ctx.dim)
         return gk * _others_product(x, ctx.dim), None, None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, out = ctx.primals[0], ctx.outs[0]
+        if x._data.size == 0:
+            return fw.zeros(ctx, out)
+        if ctx.dim is None:
+            flat = t.reshape(fw.shaped(ctx, (-1,))) * _others_product(x.reshape(-1), 0)
+            return flat.sum(-1).reshape(fw.shaped(ctx, out.shape))
+        return (t * _others_product(x, ctx.dim)).sum(fw.axis(ctx, ctx.dim), keepdim=ctx.keepdim)
+
 
 @export()
 def prod(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002  (PyTorch's argument names)
@@ -91,6 +105,12 @@ class Cumsum(Function):
     @staticmethod
     def backward(ctx, g):
         return reversed_view(Cumsum.apply(reversed_view(g, ctx.dim), ctx.dim), ctx.dim), None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Cumsum.apply(t, fw.axis(ctx, ctx.dim))
 
 
 class Cumprod(Function):
@@ -122,6 +142,24 @@ class Cumprod(Function):
             tail = (slice(None),) * d + (slice(i, n),)
             parts.append((g[tail] * y[tail]).sum(d, keepdim=True))
         return cat(parts, d), None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, out, d = ctx.primals[0], ctx.outs[0], ctx.dim
+        if bool((x != 0).all()):
+            return out * Cumsum.apply(t / x, fw.axis(ctx, d))
+        # with zeros: d out_k = sum over i <= k of t_i prod_{j <= k, j != i} x_j, one position i at a time
+        n, total = x.shape[d], None
+        k = Tensor._make(x._backend.asarray(np.arange(n).reshape((n,) + (1,) * (x.ndim - d - 1)), dtypes.int64),
+                         x._backend, False, None, 0)
+        for i in range(n):
+            keep = k != i
+            y = cumprod(where(keep, x, constant(x, 1)), d) * (k >= i).to(x.dtype)
+            ti = t[(slice(None),) * fw.axis(ctx, d) + (slice(i, i + 1),)]
+            total = ti * y if total is None else total + ti * y
+        return total
 
 
 def _running(op, cls, input, dim, dtype):
@@ -240,6 +278,18 @@ class VectorNorm(Function):
             return where(y == 0, zero, g * x / safe), None, None, None
         scale = x * x.abs() ** (p - 2) / safe ** (p - 1)
         return where(y == 0, zero, g * scale), None, None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, out = ctx.primals[0], ctx.outs[0]
+        if ctx.ord == 0:
+            return fw.zeros(ctx, out)
+        factor = VectorNorm.backward(ctx, constant(out, 1, out.shape))[0]  # d norm / dx, x's shape
+        dims = range(x.ndim) if ctx.dims is None else ctx.dims
+        total = Sum.apply(t * factor, axes=fw.axes(ctx, dims), keepdims=ctx.keepdim)
+        return total.reshape(fw.shaped(ctx, out.shape))
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .util import broadcast_shapes, constant, export, lift, register, unbroadcast
@@ -26,6 +27,12 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return -t
+
 
 class Exp(Function):
     """exp(x); d/dx = exp(x)."""
@@ -39,6 +46,12 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.output()
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * ctx.outs[0]
 
 
 class Log(Function):
@@ -54,6 +67,12 @@ class Log(Function):
         (x,) = ctx.saved_tensors
         return g / x
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t / ctx.primals[0]
+
 
 class Sqrt(Function):
     """sqrt(x); d/dx = 1 / (2 sqrt(x))."""
@@ -67,6 +86,12 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, g):
         return g / (2 * ctx.output())
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t / (2 * ctx.outs[0])
 
 
 class Sin(Function):
@@ -82,6 +107,12 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return g * x.cos()
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * ctx.primals[0].cos()
+
 
 class Cos(Function):
     """cos(x); d/dx = -sin(x)."""
@@ -96,6 +127,12 @@ class Cos(Function):
         (x,) = ctx.saved_tensors
         return -g * x.sin()
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return -t * ctx.primals[0].sin()
+
 
 class Abs(Function):
     """|x|; d/dx = sign(x) (0 at 0, as PyTorch)."""
@@ -109,6 +146,12 @@ class Abs(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * sign(x)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * sign(ctx.primals[0])
 
 
 class Clip(Function):
@@ -130,6 +173,12 @@ class Clip(Function):
         if ctx.hi is not None:
             inside = b.mul(inside, b.compare("le", x._data, ctx.hi))
         return g * Tensor._make(b.astype(inside, g.dtype), b, False, None, 0)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Clip.backward(ctx, t)
 
 
 def sign(x):
@@ -156,6 +205,17 @@ class Where(Function):
         gb = unbroadcast(where(cond, zero, g), sb) if nb else None
         return None, ga, gb
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, _, ta, tb):
+        if ta is None and tb is None:
+            return None
+        out = ctx.outs[0]
+        zero = constant(out, 0)
+        ta, tb = (zero if t is None else fw.aligned(ctx, t, out.ndim) for t in (ta, tb))
+        return fw.fit(ctx, where(ctx.primals[0], ta, tb), out)
+
 
 class ScaleGrad(Function):
     """x itself (a copy), with its gradient multiplied by a constant `scale` (embedding's scale_grad_by_freq)."""
@@ -168,6 +228,12 @@ class ScaleGrad(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.scale, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return t  # the value's derivative: the scale acts on gradients only
 
 
 class Cast(Function):
@@ -182,6 +248,13 @@ class Cast(Function):
     def backward(ctx, g):
         return g.astype(ctx.dtype), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        dtype = ctx.outs[0].dtype
+        return Cast.apply(t, dtype) if dtype.kind == "f" else None
+
 
 class ToBackend(Function):
     """x copied to another backend; the gradient is copied back."""
@@ -190,12 +263,18 @@ class ToBackend(Function):
 
     @staticmethod
     def forward(ctx, x, backend):
-        ctx.source = x._backend.name
+        ctx.source, ctx.target = x._backend.name, backend
         return Tensor._make(backend.asarray(x._backend.to_numpy(x._data), x.dtype), backend, False, None, 0)
 
     @staticmethod
     def backward(ctx, g):
         return g.to(ctx.source)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return ToBackend.apply(t, ctx.target)
 
 
 def compare(opname, a, b):
@@ -276,6 +355,22 @@ class ClampTensor(Function):
             above = (x > hi) if lo is None else (where(x > lo, x, lo) > hi)
             ghi = unbroadcast(where(above, g, zero), hi.shape)
         return (unbroadcast(gx, x.shape) if gx is not None else None), glo, ghi
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tlo, thi):
+        x, lo, hi = ctx.primals
+        inside = below = above = None
+        if lo is not None:
+            inside = x >= lo
+            below = (x < lo) if hi is None else (x < lo) & (lo <= hi)
+        if hi is not None:
+            inside = (x <= hi) if inside is None else inside & (x <= hi)
+            above = (x > hi) if lo is None else (where(x > lo, x, lo) > hi)
+        dt = ctx.outs[0].dtype
+        return fw.combine(ctx, ctx.outs[0], [(tx, x, inside.to(dt)), (tlo, lo, None if below is None else below.to(dt)),
+                                             (thi, hi, None if above is None else above.to(dt))])
 
 
 def _bound(x, v, like, dt):

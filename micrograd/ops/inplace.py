@@ -3,6 +3,7 @@ root, item assignment with integer or boolean indices, and overwriting a tensor 
 import warnings
 
 from ..autograd import Function, inplace
+from ..autograd import forward as fw
 from ..errors import RuntimeValueError
 from ..autograd.grad_mode import _grad_enabled
 from ..tensor import Tensor
@@ -24,6 +25,13 @@ class Overwrite(Function):
     def backward(ctx, g):
         nx, nv = ctx.needs_input_grad
         return (g * 0 if nx else None), (g if nv else None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tv):
+        out = ctx.outs[0]
+        return fw.zeros(ctx, out) if tv is None else fw.fit(ctx, tv, out)
 
 
 class ViewUpdate(Function):
@@ -53,6 +61,15 @@ class ViewUpdate(Function):
             gv = ctx.view(g)
         return gb, gv, None, None
 
+    @staticmethod
+    def jvp(ctx, tb, tv, *_):
+        # one direction at a time (jvp_batched is False): the view is a function of the primal's shape
+        base = ctx.outs[0]
+        t = fw.zeros(ctx, base) if tb is None else Tensor._make(tb._backend.copy(tb._data), tb._backend, False, None, 0)
+        if tv is not None:
+            t._backend.assign_(ctx.view(t)._data, tv._data)
+        return t
+
 
 class IndexPut(Function):
     """x with value written at index (integer arrays or a boolean mask; value broadcast to the selection):
@@ -77,6 +94,16 @@ class IndexPut(Function):
         if nv:
             gv = unbroadcast(GetItem.apply(g, index=ctx.index), ctx.value_shape)
         return gx, gv, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tv, *_):
+        x, value = ctx.primals[:2]
+        tx = fw.zeros(ctx, x) if tx is None else tx
+        tv = fw.zeros(ctx, value) if tv is None else tv
+        return fw.batch_first(ctx, IndexPut.apply(fw.batch_last(ctx, tx), fw.batch_last(ctx, tv),
+                                                  index=fw.index_batched(ctx, ctx.index)))
 
 
 def setitem(x, index, value):
@@ -103,7 +130,10 @@ def setitem(x, index, value):
                        ) if masked else ("Use of index_put_ on expanded tensors is deprecated. Please clone() the "
                                          "tensor before performing this operation. This also applies to advanced "
                                          "indexing e.g. tensor[indices] = tensor"), UserWarning, stacklevel=3)
-    if not (_grad_enabled.get() and (x.requires_grad or value.requires_grad) and x.dtype.kind == "f"):
+    recording = _grad_enabled.get() and (x.requires_grad or value.requires_grad) and x.dtype.kind == "f"
+    if not recording and fw.ACTIVE and (x._tangents or value._tangents) and x.dtype.kind == "f":
+        return _setitem_dual(x, index, value.astype(x.dtype))
+    if not recording:
         inplace.check_writable(view if basic else x, False, fill=not basic or same)
         x._backend.setitem_(x._data, index, value._data)
         inplace.counter(x)[0] += 1
@@ -115,6 +145,18 @@ def setitem(x, index, value):
         value = value.astype(x.dtype)
         inplace.commit(x, inplace.run(x, lambda a: IndexPut.apply(a, value, index=index)), fill=True,
                        write=lambda: x._backend.setitem_(x._data, index, value._data))
+
+
+def _setitem_dual(x, index, value):
+    """x[index] = value outside autograd for tensors with forward-mode tangents: the tangent is put likewise."""
+    if x._view is not None and x._view.fn is not None:
+        raise NotImplementedError("setitem: writing into a view of a tensor with a forward-mode tangent while not "
+                                  "recording; write into the base tensor, or compute out of place")
+    new = IndexPut.apply(x._alias(), value, index=index)
+    inplace.check_writable(x, False, fill=True)
+    x._backend.setitem_(x._data, index, value._data)
+    inplace.counter(x)[0] += 1
+    x._tangents = new._tangents
 
 
 def _fit(value, shape):

@@ -3,6 +3,7 @@ tensordot, and einsum (its own Function over the backend's einsum)."""
 import numpy as np
 
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .movement import Permute
@@ -34,6 +35,24 @@ class MatMul(Function):
         ga = unbroadcast(g @ b.mT, sa) if na else None
         gb = unbroadcast(a.mT @ g, sb) if nb else None
         return ga, gb
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        if ctx.batch and (a.ndim == 1 or b.ndim == 1) and max(a.ndim, b.ndim) > 2:
+            return fw.per_direction(MatMul, ctx, (ta, tb))
+        nd, total = max(a.ndim, b.ndim), None
+        if ta is not None:
+            total = (fw.aligned(ctx, ta, nd) if a.ndim > 1 else ta) @ b
+        if tb is not None:
+            if b.ndim == 1 and ctx.batch:
+                term = (a @ tb.unsqueeze(-1)).squeeze(-1)
+            else:
+                term = a @ (fw.aligned(ctx, tb, nd) if b.ndim > 1 else tb)
+            total = term if total is None else total + term
+        return fw.fit(ctx, total, ctx.outs[0])
 
 
 @export(method=False)
@@ -177,6 +196,21 @@ class Einsum(Function):
                     part = part.unsqueeze(pos)
             grads.append(part.expand(*x.shape) if part.shape != x.shape else part)
         return tuple(grads)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, *ts):
+        xs, total = ctx.primals, None
+        z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                 if c not in "".join(ctx.inputs) + ctx.output_subs) if ctx.batch else ""
+        for k, t in enumerate(ts):
+            if t is None:
+                continue
+            subs = [z + s if j == k else s for j, s in enumerate(ctx.inputs)]
+            term = Einsum.apply(*(t if j == k else x for j, x in enumerate(xs)), inputs=subs, output=z + ctx.output_subs)
+            total = term if total is None else total + term
+        return total
 
 
 @export(method=False)

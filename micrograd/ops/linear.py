@@ -1,5 +1,6 @@
 """The Linear layer's op: x @ w^T + b for 2-d x, and its gradients as one op of their own."""
 from ..autograd import Function
+from ..autograd import forward as fw
 
 __all__ = ["Linear", "LinearGrad"]
 
@@ -30,6 +31,15 @@ class Linear(Function):
         got = iter(got if isinstance(got, tuple) else (got,))
         grads = tuple(next(got) if want else None for want in which)
         return grads[:len(needs)]
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb=None):
+        x, w = ctx.primals[:2]
+        terms = [(tx, x, None) if tx is None else (tx @ w.mT, x, None), (None if tw is None else x @ tw.mT, w, None),
+                 (tb, x, None)]
+        return fw.combine(ctx, ctx.outs[0], terms)
 
 
 class LinearGrad(Function):
@@ -73,3 +83,21 @@ class LinearGrad(Function):
         if need_w and ggx is not None:
             dw = g.T @ ggx
         return dg, dx, dw, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tg, tx, tw):
+        g, x, w = ctx.primals[:3]
+        outs, out = iter(ctx.outs), []
+        if ctx.which[0]:
+            o = next(outs)
+            out.append(fw.combine(ctx, o, [(None if tg is None else tg @ w, o, None),
+                                           (None if tw is None else g @ tw, o, None)]))
+        if ctx.which[1]:
+            o = next(outs)
+            out.append(fw.combine(ctx, o, [(None if tg is None else tg.mT @ x, o, None),
+                                           (None if tx is None else g.mT @ tx, o, None)]))
+        if ctx.which[2]:
+            out.append(None if tg is None else tg.sum(fw.axis(ctx, 0)))
+        return out[0] if len(out) == 1 else tuple(out)

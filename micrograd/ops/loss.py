@@ -8,6 +8,7 @@ differentiable ops, so gradients of gradients still work.
 import numpy as np
 
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..tensor import Tensor
 from .reduce import softmax
 
@@ -34,6 +35,15 @@ class SoftmaxCrossEntropy(Function):
         (x,) = ctx.saved_tensors
         return SoftmaxCrossEntropyGrad.apply(x, g, targets=ctx.targets, lse=ctx.lse, ignore_index=ctx.ignore_index,
                                              divisor=ctx.divisor)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x = ctx.primals[0]
+        p, valid, picked = _softmax_parts(ctx, x, t)
+        rows = ((t * p).sum(-1) - picked) * valid
+        return rows if ctx.divisor is None else rows.sum(-1) / ctx.divisor
 
 
 class SoftmaxCrossEntropyGrad(Function):
@@ -74,6 +84,38 @@ class SoftmaxCrossEntropyGrad(Function):
                 dg = dg.sum() / ctx.divisor
         return gx, dg
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tg, *_):
+        x, g = ctx.primals[:2]
+        b = x._backend
+        p = softmax(x, axis=1)
+        valid = Tensor._make(b.astype(b.compare("ne", ctx.targets, ctx.ignore_index), x.dtype), b, False, None, 0)
+        rows = (g if ctx.divisor is None else g / ctx.divisor) * valid
+        total = None
+        if tx is not None:
+            total = rows.unsqueeze(-1) * p * (tx - (tx * p).sum(-1, keepdim=True))
+        if tg is not None:
+            safe = b.mul(ctx.targets, b.astype(b.compare("ne", ctx.targets, ctx.ignore_index), np.int64))
+            onehot = Tensor._make(b.astype(b.compare("eq", b.reshape(safe, (-1, 1)),
+                                                     b.reshape(b.arange(0, x.shape[1], 1, np.int64), (1, -1))),
+                                           x.dtype), b, False, None, 0)
+            tg = tg if ctx.divisor is None else fw.aligned(ctx, tg, 1) / ctx.divisor
+            term = fw.aligned(ctx, tg, 1).unsqueeze(-1) * (valid.unsqueeze(-1) * (p - onehot))
+            total = term if total is None else total + term
+        return total
+
+
+def _softmax_parts(ctx, x, t):
+    """softmax(x), the rows' validity (0 where ignored) and t[..., n, target[n]], for the jvp rule."""
+    b = x._backend
+    ok = b.compare("ne", ctx.targets, ctx.ignore_index)
+    valid = Tensor._make(b.astype(ok, x.dtype), b, False, None, 0)
+    safe = b.mul(ctx.targets, b.astype(ok, np.int64))  # ignored rows pick column 0, then get 0
+    picked = t[(Ellipsis, b.arange(0, x.shape[0], 1, np.int64), safe)]
+    return softmax(x, axis=1), valid, picked
+
 
 def softmax_cross_entropy(logits, targets, ignore_index, divisor=None):
     """Per-row cross-entropy of logits (N, C) against validated host int64 class indices (N,); with a
@@ -106,3 +148,12 @@ class BinaryCrossEntropy(Function):
         gx = g * (x - t) / (x * (1 - x)).clip(min=_BCE_EPS) if nx else None
         gt = g * ((1 - x).log().clip(min=-100.0) - x.log().clip(min=-100.0)) if nt else None
         return gx, gt
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tt):
+        x, t = ctx.primals
+        dx = None if tx is None else (x - t) / (x * (1 - x)).clip(min=_BCE_EPS)
+        dt = None if tt is None else (1 - x).log().clip(min=-100.0) - x.log().clip(min=-100.0)
+        return fw.combine(ctx, ctx.outs[0], [(tx, x, dx), (tt, t, dt)])

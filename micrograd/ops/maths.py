@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeTypeError
 from ..tensor import Tensor
 from .arithmetic import binary
@@ -38,10 +39,11 @@ def _copy(x):
     return Tensor._make(x._backend.copy(x._data), x._backend, False, None, 0)
 
 
-def _function(name, doc, forward, backward, saves_output=False):
+def _function(name, doc, forward, backward, jvp, saves_output=False):
     """A Function subclass called `name`, exported from micrograd.ops."""
     cls = type(name, (Function,), {"__doc__": doc, "__module__": __name__, "saves_output": saves_output,
-                                   "forward": staticmethod(forward), "backward": staticmethod(backward)})
+                                   "forward": staticmethod(forward), "backward": staticmethod(backward),
+                                   "jvp": staticmethod(jvp), "jvp_batched": True})
     globals()[name] = cls
     __all__.append(name)
     return cls
@@ -59,7 +61,10 @@ def _unary(cls_name, ufunc, derivative, doc, names, floating=True):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * derivative(x, ctx.output())
-    cls = _function(cls_name, f"{doc}; d/dx as PyTorch.", forward, backward, saves_output=True)
+
+    def jvp(ctx, t):
+        return t * derivative(ctx.primals[0], ctx.outs[0])
+    cls = _function(cls_name, f"{doc}; d/dx as PyTorch.", forward, backward, jvp, saves_output=True)
     for name in names:  # rounding keeps integers as they are (a copy), and refuses bools, as PyTorch
         unary(cls, f"{doc} elementwise.", name, floating=floating,
               integers=None if floating else lambda x, op=names[0]: _copy(_no_bool(op, x)))
@@ -110,7 +115,7 @@ def _round_forward(ctx, x):
 
 
 _function("Round", "x rounded to the nearest integer, halves to even; zero gradient.", _round_forward,
-          lambda ctx, g: _zeros(g))
+          lambda ctx, g: fw.zero_gradient(g), lambda ctx, t: fw.zeros(ctx, ctx.outs[0]))
 
 
 @export(inplace=True)
@@ -127,7 +132,7 @@ def _sign_forward(ctx, x):
 
 
 _function("Sign", "sign(x): -1, 0 or 1 (0 at NaN, as PyTorch); zero gradient.", _sign_forward,
-          lambda ctx, g: _zeros(g))
+          lambda ctx, g: fw.zero_gradient(g), lambda ctx, t: fw.zeros(ctx, ctx.outs[0]))
 
 
 @export("sign", "sgn", inplace=True)
@@ -290,7 +295,12 @@ def _binary(cls_name, ufunc, grads, doc, names, floating=True):
         da, db = grads(a, b, ctx.output())
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g * da, a.shape) if na else None, unbroadcast(g * db, b.shape) if nb else None)
-    cls = _function(cls_name, f"{doc}; derivatives as PyTorch's.", forward, backward, saves_output=True)
+
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        da, db = grads(a, b, ctx.outs[0])
+        return fw.combine(ctx, ctx.outs[0], [(ta, a, da), (tb, b, db)])
+    cls = _function(cls_name, f"{doc}; derivatives as PyTorch's.", forward, backward, jvp, saves_output=True)
 
     def fn(input, other):  # noqa: A002
         dt = dtypes.result_type(input, other)

@@ -6,11 +6,12 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .util import broadcast_shapes, export, normalize_axis, unbroadcast
 
-__all__ = ["BroadcastTo", "Clone", "Concatenate", "Diagonal", "DiagonalScatter", "GetItem", "IndexAdd", "Pad",
+__all__ = ["Alias", "BroadcastTo", "Clone", "Concatenate", "Diagonal", "DiagonalScatter", "GetItem", "IndexAdd", "Pad",
            "Permute", "Reshape", "Split", "Unbind", "getitem", "index_add", "index_parts", "is_basic"]
 
 
@@ -31,6 +32,12 @@ class Reshape(Function):
     def backward(ctx, g):
         return g.reshape(ctx.shape), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Reshape.apply(t, shape=fw.shaped(ctx, ctx.outs[0].shape))
+
 
 class Permute(Function):
     """x with its axes permuted (a view); the gradient is permuted back."""
@@ -49,6 +56,13 @@ class Permute(Function):
             inverse[a] = i
         return g.permute(*inverse), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        k, n = fw.nb(ctx), len(ctx.axes)
+        return Permute.apply(t, axes=tuple(range(k)) + tuple(a % n + k for a in ctx.axes))
+
 
 class BroadcastTo(Function):
     """x broadcast to a shape (a view whose elements may alias); the gradient is summed over the broadcast axes."""
@@ -63,6 +77,12 @@ class BroadcastTo(Function):
     @staticmethod
     def backward(ctx, g):
         return unbroadcast(g, ctx.shape), None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return fw.fit(ctx, t, ctx.outs[0])
 
 
 class GetItem(Function):
@@ -81,6 +101,12 @@ class GetItem(Function):
     def backward(ctx, g):
         return IndexAdd.apply(g, shape=ctx.shape, index=ctx.index), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return fw.batch_first(ctx, GetItem.apply(fw.batch_last(ctx, t), index=fw.index_batched(ctx, ctx.index)))
+
 
 class IndexAdd(Function):
     """zeros(shape) with v added at index; the adjoint of GetItem, so d/dv = g[index]."""
@@ -93,6 +119,14 @@ class IndexAdd(Function):
     @staticmethod
     def backward(ctx, g):
         return GetItem.apply(g, index=ctx.index), None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        shape = tuple(ctx.outs[0].shape) + tuple(ctx.batch)
+        return fw.batch_first(ctx, IndexAdd.apply(fw.batch_last(ctx, t), shape=shape,
+                                                  index=fw.index_batched(ctx, ctx.index)))
 
 
 class Concatenate(Function):
@@ -113,6 +147,13 @@ class Concatenate(Function):
             start += size
         return tuple(out)
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, *ts):
+        ts = [fw.zeros(ctx, x) if t is None else t for t, x in zip(ts, ctx.primals)]
+        return Concatenate.apply(*ts, axis=fw.axis(ctx, ctx.axis))
+
 
 class Pad(Function):
     """x padded with a constant; the gradient is the interior slice."""
@@ -120,11 +161,18 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, value):
         ctx.slices = tuple(slice(b, b + n) for (b, _), n in zip(pad_width, x.shape))
+        ctx.pad_width = pad_width
         return x._backend.pad(x._data, pad_width, value)
 
     @staticmethod
     def backward(ctx, g):
         return g[ctx.slices], None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Pad.apply(t, pad_width=((0, 0),) * fw.nb(ctx) + tuple(ctx.pad_width), value=0)
 
 
 class Unbind(Function):
@@ -147,6 +195,12 @@ class Unbind(Function):
         shape.insert(ctx.axis, 1)
         return Concatenate.apply(*(Reshape.apply(g, shape=tuple(shape)) for g in grads), axis=ctx.axis), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Unbind.apply(t, axis=fw.axis(ctx, ctx.axis))
+
 
 class Split(Function):
     """Consecutive pieces of x along `axis`, of the given sizes, as views (PyTorch's split/chunk: their outputs
@@ -156,7 +210,7 @@ class Split(Function):
 
     @staticmethod
     def forward(ctx, x, axis, sizes):
-        ctx.axis, ctx.view = axis, True
+        ctx.axis, ctx.view, ctx.sizes = axis, True, sizes
         lead, start, out = (slice(None),) * axis, 0, []
         for n in sizes:
             out.append(x._backend.getitem(x._data, lead + (slice(start, start + n),)))
@@ -166,6 +220,12 @@ class Split(Function):
     @staticmethod
     def backward(ctx, *grads):
         return Concatenate.apply(*grads, axis=ctx.axis), None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Split.apply(t, axis=fw.axis(ctx, ctx.axis), sizes=ctx.sizes)
 
 
 class Diagonal(Function):
@@ -182,6 +242,14 @@ class Diagonal(Function):
     @staticmethod
     def backward(ctx, g):
         return DiagonalScatter.apply(g, shape=ctx.shape, args=ctx.args), None, None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        offset, axis1, axis2 = ctx.args
+        n = len(ctx.shape)
+        return Diagonal.apply(t, offset=offset, axis1=fw.axis(ctx, axis1 % n), axis2=fw.axis(ctx, axis2 % n))
 
 
 class DiagonalScatter(Function):
@@ -200,6 +268,35 @@ class DiagonalScatter(Function):
         offset, axis1, axis2 = ctx.args
         return Diagonal.apply(g, offset=offset, axis1=axis1, axis2=axis2), None, None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        offset, axis1, axis2 = ctx.args
+        n = ctx.outs[0].ndim
+        return DiagonalScatter.apply(t, shape=fw.shaped(ctx, ctx.outs[0].shape),
+                                     args=(offset, fw.axis(ctx, axis1 % n), fw.axis(ctx, axis2 % n)))
+
+
+class Alias(Function):
+    """x itself as a new tensor (a view of all of it), for forward_ad's make_dual and unpack_dual; d/dx = 1."""
+
+    makes_view = True
+    jvp_batched = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.view = True
+        return x._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
+
 
 class Clone(Function):
     """A copy of x in new memory; the gradient passes through."""
@@ -211,6 +308,12 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        return Clone.apply(t)
 
 
 def is_basic(index):

@@ -7,6 +7,7 @@ differentiable ops, so gradients of gradients still work.
 import numpy as np
 
 from ..autograd import Function
+from ..autograd import forward as fw
 
 __all__ = ["MaxPool2d", "MaxPoolGather", "MaxPoolScatter", "max_pool2d"]
 
@@ -24,6 +25,12 @@ class MaxPool2d(Function):
     def backward(ctx, g):
         return MaxPoolScatter.apply(g, indices=ctx.indices, shape=ctx.shape)
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return fw.merged(ctx, t, lambda u: MaxPoolGather.apply(u, indices=fw.tiled(ctx, ctx.indices)))
+
 
 class MaxPoolScatter(Function):
     """zeros(shape) with g added at max_pool2d's plane indices; linear, so d/dg is the gather by the same indices."""
@@ -36,6 +43,14 @@ class MaxPoolScatter(Function):
     @staticmethod
     def backward(ctx, gg):
         return MaxPoolGather.apply(gg, indices=ctx.indices)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        shape = tuple(ctx.outs[0].shape)
+        return fw.merged(ctx, t, lambda u: MaxPoolScatter.apply(u, indices=fw.tiled(ctx, ctx.indices),
+                                                                shape=(u.shape[0],) + shape[1:]))
 
 
 class MaxPoolGather(Function):
@@ -53,6 +68,12 @@ class MaxPoolGather(Function):
     @staticmethod
     def backward(ctx, g):
         return MaxPoolScatter.apply(g, indices=ctx.indices, shape=ctx.shape)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return fw.merged(ctx, t, lambda u: MaxPoolGather.apply(u, indices=fw.tiled(ctx, ctx.indices)))
 
 
 def max_pool2d(x, kernel, stride):

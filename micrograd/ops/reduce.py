@@ -10,6 +10,7 @@ import warnings
 
 from .. import dtypes, return_types
 from ..autograd import Function
+from ..autograd import forward as fw
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
 from .movement import BroadcastTo, Reshape
@@ -37,6 +38,12 @@ class Sum(Function):
                 g = Reshape.apply(g, shape=shape)
         return g if g._data.shape == ctx.shape else BroadcastTo.apply(g, shape=ctx.shape)
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Sum.apply(t, axes=fw.axes(ctx, ctx.axes), keepdims=ctx.keepdims)
+
 
 class Amax(Function):
     """max or min over axes (amax/amin, and max()/min() of every element); the gradient is split evenly over the
@@ -59,6 +66,17 @@ class Amax(Function):
             g, y = g.reshape(shape), y.reshape(shape)
         hit = (x == y.detach()).astype(g.dtype)  # a constant: the split has no derivative of its own
         return g * hit / hit.sum(ctx.axes, keepdim=True), None, None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, y = ctx.primals[0], ctx.outs[0]
+        if not ctx.keepdims:
+            y = y.reshape(keepdims_shape(x.shape, ctx.axes))
+        hit = (x == y).astype(t.dtype)  # the tangent is the mean of the tied elements' tangents, as PyTorch's
+        return (Sum.apply(t * hit, axes=fw.axes(ctx, ctx.axes), keepdims=ctx.keepdims)
+            / Sum.apply(hit, axes=ctx.axes, keepdims=ctx.keepdims))
 
 
 class ExtremumDim(Function):
@@ -93,6 +111,18 @@ class ExtremumDim(Function):
                                                                              for j in range(len(shape)))))
         return index_add(shape, tuple(index), g), None, None, None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        b, axis, shape = t._backend, ctx.axis, ctx.shape
+        idx = ctx.idx if ctx.keepdim else b.reshape(ctx.idx, keepdims_shape(shape, (axis,)))
+        index = tuple(idx if k == axis else b.reshape(b.arange(0, n, 1, idx.dtype),
+                                                      tuple(n if j == k else 1 for j in range(len(shape))))
+                      for k, n in enumerate(shape))
+        values = fw.batch_first(ctx, fw.batch_last(ctx, t)[fw.index_batched(ctx, index)])
+        return fw.batch_first(ctx, values) if False else values.reshape(fw.shaped(ctx, ctx.outs[0].shape)), None
+
 
 class StdFromVar(Function):
     """sqrt(var): the square root with PyTorch's std gradient, 0 where the deviation is 0 (not inf)."""
@@ -108,6 +138,14 @@ class StdFromVar(Function):
         y = ctx.output()
         zero = (y == 0).astype(g.dtype)
         return g / (2 * y + zero) * (1 - zero)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t):
+        y = ctx.outs[0]
+        zero = (y == 0).astype(t.dtype)
+        return t / (2 * y + zero) * (1 - zero)
 
 
 class LogSumExp(Function):
@@ -130,6 +168,15 @@ class LogSumExp(Function):
             g, out = g.reshape(shape), out.reshape(shape)
         return g * (x - out).exp(), None, None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, out = ctx.primals[0], ctx.outs[0]
+        if not ctx.keepdims:
+            out = out.reshape(keepdims_shape(x.shape, ctx.axes))
+        return Sum.apply(t * (x - out).exp(), axes=fw.axes(ctx, ctx.axes), keepdims=ctx.keepdims)
+
 
 class Softmax(Function):
     """y = softmax(x) along an axis; dx = y (g - sum(g y)). Fused for stability."""
@@ -146,6 +193,14 @@ class Softmax(Function):
         y = ctx.output()
         return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
 
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        y = ctx.outs[0]
+        axes = (fw.axis(ctx, ctx.axis),) if y.ndim else ()
+        return y * (t - Sum.apply(t * y, axes=axes, keepdims=True))
+
 
 class LogSoftmax(Function):
     """y = log_softmax(x) along an axis; dx = g - exp(y) sum(g). Fused for stability."""
@@ -161,6 +216,14 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         y = ctx.output()
         return g - y.exp() * g.sum(ctx.axis, keepdim=True), None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        y = ctx.outs[0]
+        axes = (fw.axis(ctx, ctx.axis),) if y.ndim else ()
+        return t - Sum.apply(y.exp() * t, axes=axes, keepdims=True)
 
 
 def _axes(op, x, dim, axis, keepdim, keepdims):

@@ -1,6 +1,7 @@
 """Recurrent ops: one direction of one LSTM layer over a whole sequence, as one op."""
 from .. import autograd
 from ..autograd import Function, is_grad_enabled
+from ..autograd import forward as fw
 from ..tensor import Tensor
 from .movement import Unbind
 from .shape import stack
@@ -75,10 +76,13 @@ class LSTMLayer(Function):
     def backward(ctx, g_out, g_h, g_c):
         proj, h0, c0, w_hh = ctx.saved_tensors
         needs = ctx.needs_input_grad[:4]
-        if is_grad_enabled():  # create_graph: differentiate the recorded composite
+        create = is_grad_enabled()
+        if create or fw.carries(g_out, g_h, g_c, *ctx.saved_tensors):
+            # create_graph, or gradients with forward-mode tangents: differentiate the recorded composite
             wanted = [t for t, need in zip((proj, h0, c0, w_hh), needs) if need]
-            found = iter(autograd.grad(lstm_composite(proj, h0, c0, w_hh, ctx.reverse), wanted,
-                                       (g_out, g_h, g_c), create_graph=True, allow_unused=True))
+            with autograd.enable_grad():
+                found = iter(autograd.grad(lstm_composite(proj, h0, c0, w_hh, ctx.reverse), wanted,
+                                           (g_out, g_h, g_c), create_graph=create, allow_unused=True))
             return tuple(next(found) if need else None for need in needs) + (None,)
         bk = proj._backend
         out, cells, acts = ctx.steps
@@ -101,6 +105,13 @@ class LSTMLayer(Function):
         wrap = (lambda a: None if a is None else Tensor._make(a, bk, False, None, 0))
         return (wrap(dproj) if needs[0] else None, wrap(gh) if needs[1] else None,
                 wrap(gc) if needs[2] else None, wrap(dw), None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        primals = ctx.primals[:4]
+        return fw.through(ctx, lambda *p: lstm_composite(*p, ctx.reverse), primals, tangents[:4])
 
 
 def lstm_layer(proj, h0, c0, w_hh, reverse=False):
