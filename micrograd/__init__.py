@@ -26,6 +26,7 @@ from .viz import to_dot
 from .io import load, save
 from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything above)
 from . import utils  # noqa: E402  (utils.data builds on tensors, ops and random)
+from . import func  # noqa: E402  (transforms over everything above)
 
 __version__ = "0.2.0"
 

@@ -13,11 +13,13 @@ from .function import RELEASED, Node
 from .grad_mode import _anomaly, _grad_enabled, all_finite
 
 
-def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
+def run_backward(roots, root_grads, retain_graph, create_graph, targets=None, level=None):
     """Propagate `root_grads` from `roots` back through the graph.
 
     With `targets` None, gradients of leaves accumulate into their `.grad`; otherwise the gradients of
-    the target Tensors are returned (in order, None where unreached) and no `.grad` changes.
+    the target Tensors are returned (in order, None where unreached) and no `.grad` changes. `level`: the dual
+    level whose batched tangents the root gradients carry (grad(is_grads_batched=True)); a backward that does
+    not carry them through its ops runs once per row instead (`_per_row`).
     """
     grads = _Gradients(create_graph, targets)
     order = grads.seed(roots, root_grads)  # each node before the nodes its outputs came from
@@ -29,7 +31,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
             out_grads = grads.take(node)  # the gradients of its outputs (None: nothing to propagate)
             if out_grads is None:
                 continue
-            in_grads = _call_backward(node, out_grads, retain_graph)
+            if level is None:
+                in_grads = _call_backward(node, out_grads, retain_graph)
+            else:
+                in_grads = _call_backward_batched(node, out_grads, retain_graph, level)
             grads.accumulate(node, in_grads)  # into the slots of its inputs
         return grads.finish()
     finally:
@@ -48,6 +53,63 @@ def _call_backward(node, out_grads, retain_graph):
     if not retain_graph:
         node.ctx._release()
     return in_grads
+
+
+_row_fallbacks = set()  # the Functions whose backward ran once per row of batched gradients
+
+
+def _call_backward_batched(node, out_grads, retain_graph, level):
+    """The node's backward on gradients carrying a batch of cotangents as tangents at `level`: its ops push the
+    batch through (their jvp rules); where a gradient comes back without it, the backward runs once per row."""
+    in_grads = _call_backward(node, out_grads, True)
+    carried = any(_tangent(g, level) is not None for g in out_grads if g is not None)
+    lost = carried and any(g is not None and g._data.dtype.kind == "f" and _tangent(g, level) is None
+                           for g in in_grads)
+    if lost:
+        in_grads = _per_row(node, out_grads, in_grads, level)
+    if not retain_graph:
+        node.ctx._release()
+    return in_grads
+
+
+def _tangent(g, level):
+    ts = getattr(g, "_tangents", None)
+    return ts.get(level) if ts else None
+
+
+def _per_row(node, out_grads, in_grads, level):
+    """The batched gradients of the node's inputs, one backward per row of the batch."""
+    from ..ops.shape import stack
+    from . import forward
+    _row_fallbacks.add(node.fn)
+    rows_in = [(_tangent(g, level) if g is not None else None) for g in out_grads]
+    size = next(t.shape[0] for t in rows_in if t is not None)
+    per_row = []
+    with forward.hidden(level):
+        for i in range(size):
+            row = [t[i] if t is not None else zeros_like_(g) for t, g in zip(rows_in, out_grads)]
+            got = _call_backward(node, row, True)
+            per_row.append(got)
+    out = []
+    for k, g in enumerate(in_grads):
+        if g is None:
+            out.append(None)
+            continue
+        col = [r[k] if r[k] is not None else zeros_like_(g) for r in per_row]
+        g = g._alias()
+        g._tangents = {**(g._tangents or {}), level: stack(col)}
+        out.append(g)
+    return tuple(out)
+
+
+def zeros_like_(g):
+    return function._Tensor._make(g._backend.zeros(g._data.shape, g._data.dtype), g._backend, False, None, 0)
+
+
+def row_fallbacks():
+    """The Functions whose backward ran once per row of batched gradients in this process (see _per_row), as
+    "module.QualName" strings."""
+    return sorted(f"{c.__module__}.{c.__qualname__}" for c in _row_fallbacks)
 
 
 class _Gradients:
@@ -245,7 +307,8 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
     run_backward([tensor], [g], retain_graph or create_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of `outputs` with respect to `inputs`, returned as a tuple; `.grad` is left untouched.
 
     Args:
@@ -254,7 +317,63 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs: gradients of the outputs (None: ones for single-element outputs).
         create_graph: record the backward pass so the results can be differentiated again.
         allow_unused: give None for an input the outputs do not depend on (otherwise that raises).
+        is_grads_batched: each grad_output has a leading batch axis; one backward pass computes the vector-Jacobian
+            product of every row (the rows travel as batched forward-mode tangents through the backward's ops),
+            and each result has that leading axis too.
+        materialize_grads: give zeros instead of None for unused inputs (implies allow_unused).
     """
+    if materialize_grads:
+        if allow_unused is False:
+            raise ValueError("grad: materialize_grads=True requires allow_unused to be True or None")
+        allow_unused = True
+    allow_unused = bool(allow_unused)
+    if is_grads_batched:
+        results = _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
+    else:
+        results = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
+    if materialize_grads:
+        inputs_ = [inputs] if isinstance(inputs, function._Tensor) else list(inputs)
+        batch = () if not is_grads_batched else (_as_list(grad_outputs)[0].shape[0],)
+        results = tuple(r if r is not None else function._Tensor._make(
+            t._backend.zeros(batch + tuple(t.shape), t._data.dtype), t._backend, False, None, 0)
+            for r, t in zip(results, inputs_))
+    return results
+
+
+def _as_list(x):
+    return [x] if isinstance(x, function._Tensor) else list(x)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused):
+    from . import forward_ad
+    outputs, grad_outputs = _as_list(outputs), _as_list(grad_outputs) if grad_outputs is not None else None
+    if grad_outputs is None or len(grad_outputs) != len(outputs):
+        raise ValueError("grad: is_grads_batched=True needs one batched grad_output per output")
+    sizes = {g.shape[0] if g.ndim else None for g in grad_outputs}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError(f"grad: is_grads_batched=True needs grad_outputs with the same leading batch size; got "
+                         f"shapes {[tuple(g.shape) for g in grad_outputs]}")
+    size = sizes.pop()
+    for o, g in zip(outputs, grad_outputs):
+        if tuple(g.shape[1:]) != tuple(o.shape):
+            raise RuntimeError(f"grad: is_grads_batched=True: grad_output of shape {tuple(g.shape)} does not match "
+                               f"the output's shape {tuple(o.shape)} after its batch axis")
+    with forward_ad.own_level((size,)) as lv:
+        roots = [forward_ad.make_dual(zeros_like_(o), g.detach() if not create_graph else g, level=lv)
+                 for o, g in zip(outputs, grad_outputs)]
+        found = _grad(outputs, inputs, roots, retain_graph, create_graph, allow_unused, level=lv)
+        results = []
+        for r, t in zip(found, _as_list(inputs)):
+            if r is None:
+                results.append(None)
+                continue
+            tangent = _tangent(r, lv)
+            results.append(tangent if tangent is not None else function._Tensor._make(
+                t._backend.zeros((size,) + tuple(t.shape), t._data.dtype), t._backend, False, None, 0))
+    return tuple(results)
+
+
+def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, level=None):
     Tensor = function._Tensor
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -272,7 +391,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     roots = [_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    results = run_backward(outputs, roots, retain_graph, create_graph, targets=inputs)
+    results = run_backward(outputs, roots, retain_graph, create_graph, targets=inputs, level=level)
     for i, r in enumerate(results):
         if r is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
