@@ -163,6 +163,54 @@ class _Problem:
         return [np.zeros(s.shape) if g is None else g._host().astype(np.float64)
                 for s, g in zip(self.slots, grads)]
 
+    def analytic_forward(self):
+        """The same quantities as analytic(), by forward mode: for each checked input, one batched forward pass
+        whose tangents are the rows of the identity (other inputs' tangents zero), contracted with v."""
+        if self.scalar:
+            return self._forward_values()
+        from .autograd import forward_ad
+        with enable_grad():
+            outs = _flatten(self.op, self.fn(*self.args))
+        self._draw_cotangents(outs)
+        results = []
+        for slot in self.slots:
+            n = slot.source.numel()
+            if n == 0:
+                results.append(np.zeros(slot.shape))
+                continue
+            src = slot.source
+            eye = Tensor(np.eye(n).reshape((n,) + tuple(slot.shape)), dtype=src.dtype, backend=src.backend)
+            with forward_ad.own_level((n,)) as lv:
+                call = list(self.args)
+                dual = forward_ad.make_dual(src, eye, level=lv)
+                for pos, i in self.positions:
+                    if self.slots[i] is slot:
+                        call[pos] = dual
+                outs = _flatten(self.op, self.fn(*call))
+                total = np.zeros(n)
+                for o, v in zip(outs, self.cotangents):
+                    if v is None:
+                        continue
+                    t = forward_ad.unpack_dual(o, level=lv).tangent
+                    if t is not None:
+                        total += t._host().astype(np.float64).reshape(n, -1) @ v.reshape(-1)
+            results.append(total.reshape(slot.shape))
+        return results
+
+    def _forward_values(self):
+        outs_grads = []
+        for i, slot in enumerate(self.slots):
+            call = list(self.args)
+            leaf = Value(slot.source.data, tangent=1.0)
+            for pos, k in self.positions:
+                call[pos] = leaf if k == i else Value(self.slots[k].source.data)
+            outs = _flatten(self.op, self.fn(*call), Value)
+            if self.cotangents is None:
+                self._draw_cotangents(outs)
+            outs_grads.append(np.array(sum(float(v) * o.tangent for o, v in zip(outs, self.cotangents)
+                                           if v is not None), dtype=np.float64))
+        return outs_grads
+
     def _analytic_values(self):
         leaves = [Value(s.source.data) for s in self.slots]  # fresh leaves: the caller's .grad stays as is
         call = list(self.args)
@@ -266,12 +314,12 @@ def _check_directions(problem, analytic, eps, atol, rtol, directions, what):
                       f"; pass max_full>={sum(s.host.size for s in problem.slots)} to find the elements")
 
 
-def _run(problem, eps, atol, rtol, max_full, directions, what):
+def _run(problem, eps, atol, rtol, max_full, directions, what, forward=False):
     if not isinstance(directions, int) or directions < 1:
         raise ValueError(f"{problem.op}: directions must be a positive int; got {directions!r}")
     if not isinstance(max_full, int) or max_full < 0:
         raise ValueError(f"{problem.op}: max_full must be a non-negative int; got {max_full!r}")
-    analytic = problem.analytic()
+    analytic = problem.analytic_forward() if forward else problem.analytic()
     problem.objective([s.host for s in problem.slots])  # learns the dtypes fn computes in for float64 inputs
     eps, atol, rtol = problem.defaults(eps, atol, rtol)
     if sum(s.host.size for s in problem.slots) <= max_full:
@@ -281,7 +329,9 @@ def _run(problem, eps, atol, rtol, max_full, directions, what):
     return True
 
 
-def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, *, max_full=MAX_FULL, directions=DIRECTIONS, seed=0):
+def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, *, max_full=MAX_FULL, directions=DIRECTIONS, seed=0,
+              check_backward_ad=True, check_forward_ad=False, check_batched_grad=False,
+              check_batched_forward_grad=False):
     """Check fn's analytic gradients against central finite differences in float64; True or GradcheckError.
 
     Args:
@@ -295,14 +345,28 @@ def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, *, max_full=MAX_FULL, 
         max_full: inputs with at most this many elements in all are checked element by element, larger ones
             along `directions` random unit directions per input.
         seed: seeds the cotangents and directions, so a check is reproducible.
+        check_backward_ad: check reverse mode (the gradient), as above.
+        check_forward_ad: check forward mode too: Jacobian-vector products (dual tensors; tangents on Values)
+            against the same finite differences.
+        check_batched_grad: check that a batch of cotangents through one backward pass
+            (grad(is_grads_batched=True)) gives each row's own vector-Jacobian product.
+        check_batched_forward_grad: the same for a batch of tangents through one forward pass.
 
     Never touches `.grad` of the inputs. Raises GradcheckError naming the input, the element (or the
     direction), both values, eps and the tolerances.
     """
     fn = _as_callable("gradcheck", fn)
     args = _as_args("gradcheck", inputs)
-    problem = _Problem("gradcheck", fn, args, [f"input {i}" for i in range(len(args))], seed)
-    return _run(problem, eps, atol, rtol, max_full, directions, "the gradient")
+    labels = [f"input {i}" for i in range(len(args))]
+    if check_backward_ad:
+        _run(_Problem("gradcheck", fn, args, labels, seed), eps, atol, rtol, max_full, directions, "the gradient")
+    if check_forward_ad:
+        _run(_Problem("gradcheck", fn, args, labels, seed), eps, atol, rtol, max_full, directions,
+             "the forward-mode derivative (Jacobian-vector product)", forward=True)
+    if check_batched_grad or check_batched_forward_grad:
+        from .gradcheck_batched import check_batched
+        check_batched(fn, args, seed, check_batched_grad, check_batched_forward_grad)
+    return True
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None, *, max_full=MAX_FULL,

@@ -6,8 +6,10 @@ For every OpInfo whose name micrograd has (a top-level function, a `micrograd.nn
 Tensor method), each sample PyTorch generates is converted to micrograd (tensors, dtypes, devices) and run
 both ways. Outcomes:
 - ok: same values (float64 within 1e-7 relative, float32 within 1e-4), dtype and shape; for float64 samples,
-  the same gradients of a fixed random cotangent;
-- value / dtype / grad: a silent difference;
+  the same gradients of a fixed random cotangent, and (where PyTorch has forward mode for the op) the same
+  forward-mode tangents for fixed random tangents of the inputs;
+- value / dtype / grad / jvp: a silent difference (a jvp difference where micrograd's tangent is nearer central
+  differences of the forward values than PyTorch's is counted apart, as PyTorch's inaccuracy);
 - raises: micrograd raises where PyTorch does not. Explained when the message names an argument micrograd does
   not support ("not supported", "unsupported", "micrograd"), unexplained otherwise;
 - torch raises: PyTorch itself rejects the sample (not counted).
@@ -191,6 +193,81 @@ def compare_grads(torch, sample, t_leaves, m_leaves, theirs, mine):
     return None
 
 
+def _swap(obj, mapping):
+    """obj (a sample's argument) with the tensors in `mapping` (by id) replaced by their duals."""
+    if id(obj) in mapping:
+        return mapping[id(obj)]
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_swap(o, mapping) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _swap(v, mapping) for k, v in obj.items()}
+    return obj
+
+
+def _tangents_of(unpack, outs, kind):
+    def floating(o):
+        return o.dtype.is_floating_point if hasattr(o.dtype, "is_floating_point") else o.dtype.kind == "f"
+    return [unpack(o).tangent for o in outs if isinstance(o, kind) and floating(o)]
+
+
+def compare_jvps(torch, op, fn, sample, t_leaves, m_leaves, m_call):
+    """The forward-mode tangents of the outputs for fixed random input tangents, PyTorch's against micrograd's."""
+    import torch.autograd.forward_ad as tfw
+    from micrograd.autograd import forward_ad as mfw
+    pairs = [(t, m) for t, m in zip(t_leaves, m_leaves) if t.requires_grad and t.dtype.is_floating_point]
+    if not pairs:
+        return None
+    rng = np.random.default_rng(1)
+    vs = [rng.standard_normal(tuple(t.shape)) for t, _ in pairs]
+    try:
+        with tfw.dual_level():
+            duals = {id(t): tfw.make_dual(t.detach(), torch.tensor(v, dtype=t.dtype)) for (t, _), v in zip(pairs, vs)}
+            out = op(_swap(sample.input, duals), *_swap(tuple(sample.args), duals), **_swap(dict(sample.kwargs), duals))
+            theirs = [None if t is None else t.detach().numpy() for t in _tangents_of(tfw.unpack_dual, _outputs(out),
+                                                                                      torch.Tensor)]
+    except Exception:  # noqa: BLE001  (PyTorch has no forward mode for this sample)
+        return None
+    m_input, m_args, m_kwargs = m_call
+    try:
+        with mfw.dual_level():
+            duals = {id(m): mfw.make_dual(m.detach(), mg.tensor(v, dtype=m.dtype, device=m.backend))
+                     for (_, m), v in zip(pairs, vs)}
+            out = fn(_swap(m_input, duals), *_swap(m_args, duals), **_swap(m_kwargs, duals))
+            mine = [None if t is None else t._host() for t in _tangents_of(
+                mfw.unpack_dual, _outputs(out), mg.Tensor)]
+    except Exception as exc:  # noqa: BLE001  (reported)
+        return "jvp", f"micrograd's forward mode raised {type(exc).__name__}: {exc}"
+    if len(theirs) != len(mine):
+        return "jvp", f"{len(theirs)} floating outputs in PyTorch, {len(mine)} in micrograd"
+    for k, (a, b) in enumerate(zip(theirs, mine)):
+        if a is None and b is None:
+            continue
+        a = np.zeros_like(b) if a is None else a
+        b = np.zeros_like(a) if b is None else b
+        if a.shape != b.shape or not np.allclose(b, a, rtol=1e-7, atol=1e-7, equal_nan=True):
+            diff = np.nanmax(np.abs(a - b)) if a.shape == b.shape and a.size else "shape"
+            fd = _central_difference(torch, op, sample, pairs, vs, k)
+            if fd is not None and a.shape == b.shape == fd.shape and np.nanmax(np.abs(b - fd)) < np.nanmax(
+                    np.abs(a - fd)):
+                return "jvp (PyTorch's is further from finite differences)", f"output {k}: max |diff| {diff}"
+            return "jvp", f"output {k}: max |diff| {diff}"
+    return None
+
+
+def _central_difference(torch, op, sample, pairs, vs, k, eps=1e-6):
+    """Output k's directional derivative along the tangents by PyTorch's forward values, (f(x+eps v) - f(x-eps v)) /
+    2 eps: the referee when the two forward modes disagree."""
+    def at(sign):
+        moved = {id(t): (t.detach() + sign * eps * torch.tensor(v, dtype=t.dtype)) for (t, _), v in zip(pairs, vs)}
+        out = op(_swap(sample.input, moved), *_swap(tuple(sample.args), moved), **_swap(dict(sample.kwargs), moved))
+        outs = [o for o in _outputs(out) if isinstance(o, torch.Tensor) and o.dtype.is_floating_point]
+        return outs[k].detach().numpy()
+    try:
+        return (at(1) - at(-1)) / (2 * eps)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _same_values_at(torch, name, sample, theirs, mine, m_input):
     """For ops whose indices among equal elements PyTorch leaves unspecified (its heap and quickselect orders):
     micrograd's values equal PyTorch's, and its indices pick those values from the input along the dim."""
@@ -240,6 +317,8 @@ def run_sample(torch, op, fn, sample, dtype, backend):
         m_leaves = _mg_leaves(m_input, m_args, m_kwargs)
         if len(m_leaves) == len(t_leaves):
             bad = compare_grads(torch, sample, t_leaves, m_leaves, theirs, mine)
+            if not bad and op.supports_forward_ad:
+                bad = compare_jvps(torch, op, fn, sample, t_leaves, m_leaves, (m_input, m_args, m_kwargs))
             if bad:
                 return bad
     return "ok", ""
@@ -297,7 +376,7 @@ def main(argv=None):
         by_op = collections.Counter(r[0] for r in results[outcome])
         print(f"  {outcome:20s} {len(results[outcome]):5d}  " + (", ".join(f"{o}:{n}" for o, n in by_op.most_common(12))
                                                             if outcome != "ok" else ""))
-    return 0 if all(not results[k] for k in ("value", "dtype", "grad", "raises")) else 1
+    return 0 if all(not results[k] for k in ("value", "dtype", "grad", "jvp", "raises")) else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""PyTorch's own operator samples (OpInfo) on micrograd, both CPU backends: no wrong value, dtype or gradient,
-and no raise that does not name what micrograd does not support (tests/pytorch_opinfo.py does the work and
-prints the tally when run by hand)."""
+"""PyTorch's own operator samples (OpInfo) on micrograd, both CPU backends: no wrong value, dtype, gradient or
+forward-mode tangent, and no raise that does not name what micrograd does not support (tests/pytorch_opinfo.py
+does the work and prints the tally when run by hand)."""
 import warnings
 
 import pytest
@@ -21,5 +21,5 @@ def test_opinfo_samples_agree_with_pytorch(backend):
         warnings.simplefilter("ignore")
         results = run(backend=backend)
     assert len(results["ok"]) > 10000, {k: len(v) for k, v in results.items()}
-    wrong = {k: results[k][:20] for k in ("value", "dtype", "grad", "raises") if results[k]}
+    wrong = {k: results[k][:20] for k in ("value", "dtype", "grad", "jvp", "raises") if results[k]}
     assert not wrong, wrong

@@ -198,6 +198,18 @@ def test_check_function_fails_a_wrong_backward():
     assert "gradient of input 0" in msg and "analytic" in msg and "numerical" in msg
 
 
+def test_check_function_fails_a_wrong_jvp():
+    class WrongJvp(Softplus):
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            return t * x.sigmoid() * 1.5  # backward is right; forward mode is not
+
+    check_function(Softplus, 1, max_examples=5)  # without a jvp, the one derived from backward passes
+    with pytest.raises(mg.GradcheckError, match="forward-mode derivative .* of input 0"):
+        check_function(WrongJvp, 1, max_examples=5)
+
+
 def test_check_function_fails_a_wrong_gradient_for_one_of_two_inputs():
     class WrongB(ScaledExp):
         @staticmethod

@@ -149,7 +149,7 @@ def _check_example(call, name, names, dt, arrays):
         with _registry.use_backend(b):
             xs = [tensor(a, dtype=dt, requires_grad=True, backend=b) for a in arrays]
             try:
-                gradcheck(call, xs)
+                gradcheck(call, xs, check_forward_ad=True)
             except GradcheckError as exc:
                 raise GradcheckError(f"{where}: {exc}") from None
             with no_grad():
@@ -167,10 +167,11 @@ def _check_example(call, name, names, dt, arrays):
 
 
 def check_function(fn, arity, domain=None, dtype="float64", max_examples=None, backends=None, shapes=None):
-    """Property-test a differentiable function on every backend: gradients and forward values.
+    """Property-test a differentiable function on every backend: gradients, JVPs and forward values.
 
     For each drawn example (`arity` float inputs of mutually broadcastable shapes, values in `domain`),
-    on each backend: `mg.gradcheck` against float64 finite differences, and the forward result against
+    on each backend: `mg.gradcheck` against float64 finite differences, reverse mode and forward mode
+    (check_forward_ad: a Function's own `jvp`, or the JVP derived from its backward), and the forward result against
     the numpy backend's (float64: rtol 1e-10, atol 1e-12; float32: rtol 1e-4, atol 1e-5). Runs a Hypothesis
     test internally, so call it from a plain test function (not from inside another @given).
 
