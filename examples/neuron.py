@@ -1,7 +1,9 @@
 """The classic micrograd demo on the scalar engine: one neuron by hand, then an MLP on two moons.
 
 Part 1 builds act(w . x + b) from Values for three activations and prints the gradients backward()
-finds. Part 2 trains the classic MLP(2, [16, 16, 1]) with a max-margin (hinge) loss, L2 regularisation
+finds; the same expressions, their inputs seeded with tangents along a direction v, also carry the
+directional derivative forward (dual numbers), and it prints that the two modes agree: tangent == grad . v.
+Part 2 trains the classic MLP(2, [16, 16, 1]) with a max-margin (hinge) loss, L2 regularisation
 and SGD with a decaying learning rate, exactly as the classic demo notebook does.
 
     python examples/neuron.py [--seed 1337] [--epochs 100] [--dot neuron.dot] [--out runs/neuron]
@@ -11,6 +13,7 @@ classic notebook's option does; --limit sets the number of points (default 100).
 no backends (--backend takes only "scalar"). Target: at least 97% training accuracy.
 """
 
+import math
 import random
 
 import numpy as np
@@ -36,18 +39,33 @@ def make_moons(n_samples, noise, rng):
     return X[order], labels[order]
 
 
+# The direction for forward mode, one tangent per input (x1, x2, w1, w2, b).
+DIRECTION = (1.0, -1.0, 0.5, 2.0, -0.5)
+
+
 def neuron_by_hand():
-    """One neuron with inputs x1, x2, weights w1, w2 and bias b, under each activation; returns the last output."""
+    """One neuron, inputs x1, x2, weights w1, w2 and bias b, under each activation; returns the last output.
+
+    Reverse mode: backward() gives the gradient. Forward mode: the inputs' tangents (DIRECTION) ride along
+    with the forward pass and give out.tangent, the derivative along DIRECTION, which must equal grad . v.
+    """
+    directional = []
     for name in ("relu", "sigmoid", "tanh"):
-        x1, x2 = Value(2.0), Value(0.0)
-        w1, w2 = Value(-3.0), Value(1.0)
-        b = Value(6.8813735870195432)
+        x1, x2 = Value(2.0, tangent=DIRECTION[0]), Value(0.0, tangent=DIRECTION[1])
+        w1, w2 = Value(-3.0, tangent=DIRECTION[2]), Value(1.0, tangent=DIRECTION[3])
+        b = Value(6.8813735870195432, tangent=DIRECTION[4])
         n = x1 * w1 + x2 * w2 + b
         out = getattr(n, name)()
         out.backward()
         named = zip(("x1", "x2", "w1", "w2", "b"), (x1, x2, w1, w2, b))
         grads = ", ".join(f"d/d{k}={v.grad:+.4f}" for k, v in named)
         print(f"{name:>7}(w.x + b) = {out.data:.4f}   {grads}")
+        grad_dot_v = sum(v.grad * d for v, d in zip((x1, x2, w1, w2, b), DIRECTION))
+        directional.append((name, out.tangent, grad_dot_v))
+    print(f"forward mode along v = (x1, x2, w1, w2, b) = {DIRECTION}:")
+    for name, tangent, grad_dot_v in directional:
+        agree = "agree" if math.isclose(tangent, grad_dot_v, rel_tol=1e-12, abs_tol=1e-15) else "DISAGREE"
+        print(f"{name:>7}: tangent = {tangent:+.4f}   grad . v = {grad_dot_v:+.4f}   {agree}")
     return out
 
 

@@ -12,12 +12,20 @@ def _prev(v):
 
 
 class Value:
-    """A Python float and its gradient, recording the ops that produce it.
+    """A Python float, its gradient and its tangent, recording the ops that produce it.
 
     A superset of the classic micrograd `Value`: the same attributes (`data`, `grad`, `_prev`, `_op`,
     `_backward`) and the same float arithmetic, so its results match it bit for bit. `_prev` is a tuple
     (ordered, so a backward pass is deterministic) and `backward()` walks the graph without recursion.
     Binary ops take a Value or a real number; anything else returns NotImplemented.
+
+    Forward mode too (dual numbers): `Value(x, tangent=v)` seeds an input's `.tangent` (default 0.0, as for
+    numbers an op lifts to Values), and each op sets its output's tangent to its derivative times its
+    input's tangent, f'(x) * x.tangent (for two inputs, the sum over both). With tangents v_i seeded on the
+    inputs x_i, y.tangent is the directional derivative sum_i dy/dx_i * v_i, found in the forward pass:
+    after y.backward() it equals sum_i x_i.grad * v_i up to rounding. An op whose inputs all have tangent
+    0.0 skips its rule, so unused tangents cost one test per input, and a zero tangent stays 0.0 even where
+    the derivative is infinite or NaN.
 
     Each op stores its derivative rule as `_grad_fn(out)` rather than as a closure over `out`: no
     reference cycle per node, so graphs are freed as soon as they are dropped and a million-node graph
@@ -25,11 +33,14 @@ class Value:
     and assigning a callable to `v._backward` (the classic way to add an op by hand) still works.
     """
 
-    __slots__ = ("data", "grad", "_prev", "_op", "_grad_fn", "__dict__", "__weakref__")
+    __slots__ = ("data", "grad", "tangent", "_prev", "_op", "_grad_fn", "__dict__", "__weakref__")
 
-    def __init__(self, data, _children=(), _op="", _grad_fn=None):
+    # Ops pass all five arguments: CPython calls __init__ faster when it has no default to fill in.
+    def __init__(self, data, _children=(), _op="", _grad_fn=None, tangent=0.0):
+        """A Value holding float(data), its tangent float(tangent); the rest is set by ops (see the class)."""
         self.data = float(data)
         self.grad = 0.0
+        self.tangent = float(tangent) if tangent else 0.0
         self._prev = tuple(_children)
         self._op = _op
         self._grad_fn = _grad_fn
@@ -44,7 +55,8 @@ class Value:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return Value(self.data + other.data, (self, other), "+", Value._add_backward)
+        t = self.tangent + other.tangent if self.tangent or other.tangent else 0.0
+        return Value(self.data + other.data, (self, other), "+", Value._add_backward, t)
 
     @staticmethod
     def _add_backward(out):
@@ -57,7 +69,8 @@ class Value:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return Value(self.data * other.data, (self, other), "*", Value._mul_backward)
+        t = self.tangent * other.data + self.data * other.tangent if self.tangent or other.tangent else 0.0
+        return Value(self.data * other.data, (self, other), "*", Value._mul_backward, t)
 
     @staticmethod
     def _mul_backward(out):
@@ -72,7 +85,12 @@ class Value:
         a Value exponent is taken as 0 where the base is 0 and the result is 0, and NaN for a negative base.
         """
         if isinstance(other, Value):
-            return Value(_pow("pow", self.data, other.data), (self, other), "**", Value._pow_backward)
+            y = _pow("pow", self.data, other.data)
+            # Term by term: the exponent's partial is NaN at a negative base and must not spill into the
+            # tangent when only the base moves (x ** n for a Value n holding an integer).
+            t = (other.data * self.data ** (other.data - 1)) * self.tangent if self.tangent else 0.0
+            t += _dpow_dexponent(self.data, y) * other.tangent if other.tangent else 0.0
+            return Value(y, (self, other), "**", Value._pow_backward, t)
         if not isinstance(other, numbers.Real):
             return NotImplemented
         e = float(other)
@@ -81,7 +99,9 @@ class Value:
             x = out._prev[0]
             x.grad += (e * x.data ** (e - 1)) * out.grad
 
-        return Value(_pow("pow", self.data, e), (self,), f"**{other}", _grad_fn)
+        y = _pow("pow", self.data, e)
+        t = (e * self.data ** (e - 1)) * self.tangent if self.tangent else 0.0
+        return Value(y, (self,), f"**{other}", _grad_fn, t)
 
     @staticmethod
     def _pow_backward(out):
@@ -98,11 +118,15 @@ class Value:
         def _grad_fn(out):
             out._prev[0].grad += _dpow_dexponent(base, out.data) * out.grad
 
-        return Value(_pow("rpow", base, self.data), (self,), f"{other}**", _grad_fn)
+        y = _pow("rpow", base, self.data)
+        t = _dpow_dexponent(base, y) * self.tangent if self.tangent else 0.0
+        return Value(y, (self,), f"{other}**", _grad_fn, t)
 
     def relu(self):
         """max(self, 0); d/dself = 1 where the output is positive, else 0."""
-        return Value(0.0 if self.data < 0 else self.data, (self,), "ReLU", Value._relu_backward)
+        y = 0.0 if self.data < 0 else self.data
+        t = (y > 0) * self.tangent if self.tangent else 0.0
+        return Value(y, (self,), "ReLU", Value._relu_backward, t)
 
     @staticmethod
     def _relu_backward(out):
@@ -110,7 +134,9 @@ class Value:
 
     def tanh(self):
         """tanh(self); d/dself = 1 - tanh(self)**2."""
-        return Value(math.tanh(self.data), (self,), "tanh", Value._tanh_backward)
+        y = math.tanh(self.data)
+        t = (1 - y**2) * self.tangent if self.tangent else 0.0
+        return Value(y, (self,), "tanh", Value._tanh_backward, t)
 
     @staticmethod
     def _tanh_backward(out):
@@ -122,7 +148,8 @@ class Value:
             y = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"exp: result too large for a float; got exp({self.data})") from None
-        return Value(y, (self,), "exp", Value._exp_backward)
+        t = y * self.tangent if self.tangent else 0.0
+        return Value(y, (self,), "exp", Value._exp_backward, t)
 
     @staticmethod
     def _exp_backward(out):
@@ -132,7 +159,8 @@ class Value:
         """log(self) (natural); d/dself = 1 / self. Raises ValueError unless self > 0."""
         if not self.data > 0:
             raise ValueError(f"log: input must be positive; got {self.data}")
-        return Value(math.log(self.data), (self,), "log", Value._log_backward)
+        t = self.tangent / self.data if self.tangent else 0.0
+        return Value(math.log(self.data), (self,), "log", Value._log_backward, t)
 
     @staticmethod
     def _log_backward(out):
@@ -148,7 +176,8 @@ class Value:
             # exp(-x) would overflow for very negative x; this form only underflows.
             e = math.exp(x)
             s = e / (1.0 + e)
-        return Value(s, (self,), "sigmoid", Value._sigmoid_backward)
+        t = s * (1 - s) * self.tangent if self.tangent else 0.0
+        return Value(s, (self,), "sigmoid", Value._sigmoid_backward, t)
 
     @staticmethod
     def _sigmoid_backward(out):
