@@ -2,8 +2,9 @@
 
 Each runs as a user would start it, in a subprocess with --epochs 1 (or a few steps), a small --limit and
 --out a temporary folder; the test reads its last line (the result line) and checks that the PNG of
-its curves and its checkpoint were written and that the checkpoint reloads. Flags too small to run with
-stop with a usage error (exit code 2) that names the flag and its minimum.
+its curves and its checkpoint were written and that the checkpoint reloads (autodiff_tour, which trains no
+model, has a test of its own). Flags too small to run with stop with a usage error (exit code 2) that names the
+flag and its minimum.
 """
 import re
 import subprocess
@@ -74,6 +75,23 @@ def test_neuron_example_matches_the_classic_demo(tmp_path):
     assert text.startswith("digraph micrograd {") and "tanh" in text
 
 
+def test_autodiff_tour_runs_and_newton_reaches_the_lower_loss(tmp_path):
+    """The tour's Jacobians agree across modes, Newton ends at least as low as gradient descent, and it draws."""
+    flags = ["--width", "16", "--repeats", "1", "--samples", "100", "--newton-steps", "8", "--gd-steps", "20"]
+    cmd = [sys.executable, str(EXAMPLES / "autodiff_tour.py"), *flags, "--seed", "0", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+
+    last = proc.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(rf"result: example=autodiff_tour backend=\w+ newton_loss={NUMBER} gd_loss={NUMBER} "
+                         rf"seconds={NUMBER}", last)
+    assert match, f"unexpected last line: {last!r}"
+    newton, gd = float(match[1]), float(match[2])
+    assert 0.0 < newton <= gd + 1e-9, last
+    assert float(re.search(r"max \|jacfwd - jacrev\| += (\S+)", proc.stdout)[1]) < 1e-10, proc.stdout
+    assert (tmp_path / "autodiff_tour.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # (example, flags, the usage error it must print): each names the flag, what is too small and the minimum.
 BAD_FLAGS = [
     ("mlp_mnist", ["--epochs", "0"], "argument --epochs: must be at least 1; got 0"),
@@ -100,6 +118,8 @@ BAD_FLAGS = [
     ("neuron", ["--steps", "0"], "argument --steps: must be at least 1; got 0"),
     ("neuron", ["--limit", "0"], "argument --limit: must be at least 1; got 0"),
     ("neuron", ["--batch-size", "-2"], "argument --batch-size: must be at least 1; got -2"),
+    ("autodiff_tour", ["--newton-steps", "0"], "argument --newton-steps: must be at least 1; got 0"),
+    ("autodiff_tour", ["--l2", "0"], "argument --l2: must be positive; got 0"),
 ]
 
 
