@@ -16,7 +16,7 @@ from .autograd.reverse import grad as _autograd_grad
 from .graph import toposort
 from .tensor import Tensor
 
-__all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp"]
 
 
 # ---- nested structures (pytrees) ---------------------------------------------------------------------------------
@@ -105,10 +105,11 @@ def _differentiable(x, op):
                         f"of them); got {type(x).__name__}")
     if x.dtype.kind != "f":
         raise RuntimeError(f"{op}: only floating point inputs can be differentiated; got dtype {x.dtype.name}")
-    with enable_grad():
-        y = _alias(x)
-    if not y._requires_grad:
-        y.requires_grad_(True)
+    if x._requires_grad:
+        with enable_grad():
+            return _alias(x)
+    y = Tensor._make(x._data, x._backend, True, None, 0)
+    y._tangents = x._tangents
     return y
 
 
@@ -446,3 +447,62 @@ def linearize(func, *primals):
             raise RuntimeError(f"linearize: jvp_fn expected {len(saved)} tangents; got {len(tangents)}")
         return jvp(func, saved, tangents)[1]
     return out, jvp_fn
+
+
+# ---- modules as functions of their parameters --------------------------------------------------------------------
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):
+    """module(*args, **kwargs) with its parameters and buffers replaced, for this call only, by the tensors the dicts
+    name ("layer.weight": tensor), as torch.func.functional_call: the way to differentiate a module with respect to
+    its parameters with the transforms. With tie_weights, a parameter registered under several names is replaced
+    under all of them; with strict, every parameter and buffer must be given and no other name."""
+    dicts = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, (tuple, list)) else \
+        (parameter_and_buffer_dicts,)
+    given = {}
+    for d in dicts:
+        repeated = sorted(set(given) & set(d))
+        if repeated:
+            raise ValueError(f"functional_call got multiple values for keys {repeated}, which are used in both "
+                             f"parameter_and_buffer_dicts")
+        given.update(d)
+    args = () if args is None else args if isinstance(args, tuple) else (args,)
+    names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
+        [n for n, _ in module.named_buffers(remove_duplicate=False)]
+    if strict:
+        missing, unexpected = sorted(set(names) - set(given)), sorted(set(given) - set(names))
+        if missing or unexpected:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing keys {missing}, "
+                               f"unexpected keys {unexpected}")
+    if tie_weights:
+        by_id = {}
+        for n, t in list(module.named_parameters(remove_duplicate=False)) + \
+                list(module.named_buffers(remove_duplicate=False)):
+            by_id.setdefault(id(t), []).append(n)
+        for group in by_id.values():
+            chosen = [n for n in group if n in given]
+            for n in group:
+                if chosen and n not in given:
+                    given[n] = given[chosen[0]]
+    saved = []
+    try:
+        for name, value in given.items():
+            owner, _, leaf = name.rpartition(".")
+            sub = module.get_submodule(owner) if owner else module
+            saved.append((sub, leaf, _swap_member(sub, leaf, value)))
+        return module(*args, **(kwargs or {}))
+    finally:
+        for sub, leaf, old in reversed(saved):
+            _swap_member(sub, leaf, old)
+
+
+def _swap_member(module, name, value):
+    """Put value in place of module's parameter, buffer or attribute `name`; returns what was there."""
+    for registry in ("_parameters", "_buffers"):
+        members = module.__dict__[registry]
+        if name in members:
+            old = members[name]
+            members[name] = value
+            return old
+    old = module.__dict__.get(name)
+    object.__setattr__(module, name, value)
+    return old

@@ -178,3 +178,48 @@ def test_products_match_pytorch(kind, backend):
     v_ours = tuple(mg.tensor(v, backend=backend) for v in vs) if vs else None
     v_theirs = tuple(torch.tensor(v) for v in vs) if vs else None
     _same(getattr(AF, kind)(f(mg), xs, v_ours), getattr(TAF, kind)(f(torch), ts, v_theirs))
+
+
+def _twin_models():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    ours = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 2)).double()
+    ours.load_state_dict({k: mg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize("transform", ["grad", "jacrev", "jacfwd", "hessian"])
+def test_functional_call_with_transforms_matches_torch_func(transform):
+    """The usual way to differentiate a module by its parameters: transform(functional_call)(params, x); the
+    parameters given detached (a regression: a detached parameter's alias once lost requires_grad)."""
+    ours, theirs = _twin_models()
+    x = RNG.standard_normal((5, 3))
+    mp = {k: v.detach() for k, v in ours.named_parameters()}
+    tp = {k: v.detach() for k, v in theirs.named_parameters()}
+
+    def f(lib, call, model):
+        if transform in ("grad", "hessian"):
+            return lambda p, x: call(model, p, (x,)).pow(2).sum()
+        return lambda p, x: call(model, p, (x,))
+    _same(getattr(func, transform)(f(mg, func.functional_call, ours))(mp, mg.tensor(x)),
+          getattr(tfunc, transform)(f(torch, tfunc.functional_call, theirs))(tp, torch.tensor(x)))
+    assert all(p.grad is None for p in ours.parameters())
+    np.testing.assert_array_equal(ours[0].weight.detach().numpy(), theirs[0].weight.detach().numpy())
+
+
+def test_functional_call_restores_the_module_and_checks_keys():
+    ours, _ = _twin_models()
+    before = {k: v.detach().numpy().copy() for k, v in ours.state_dict().items()}
+    zeros = {k: mg.zeros_like(v) for k, v in ours.named_parameters()}
+    out = func.functional_call(ours, zeros, (mg.ones(2, 3, dtype=mg.float64),))
+    np.testing.assert_array_equal(out.numpy(), np.zeros((2, 2)))
+    for k, v in ours.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+        assert isinstance(dict(ours.named_parameters())[k], mg.nn.Parameter)
+    with pytest.raises(RuntimeError, match=r"missing keys \['0.bias', '2.bias', '2.weight'\]"):
+        func.functional_call(ours, {"0.weight": zeros["0.weight"]}, (mg.ones(2, 3, dtype=mg.float64),), strict=True)
+    with pytest.raises(ValueError, match="multiple values for keys \\['0.bias'\\]"):
+        func.functional_call(ours, ({"0.bias": zeros["0.bias"]}, {"0.bias": zeros["0.bias"]}), (mg.ones(1, 3),))
+    assert ours.get_submodule("2") is ours[2]
+    with pytest.raises(AttributeError, match="has no attribute `nope`"):
+        ours.get_submodule("nope")

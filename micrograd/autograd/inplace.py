@@ -48,8 +48,8 @@ class View:
         if info is not None and kind is None and info.kind == "multi":  # views of such views too
             kind, name = "multi", info.name
         self.base, self.fn, self.kind, self.name = base, fn, kind, name
-        r = base
-        while r._view is not None:
+        r = base  # the root whose history the view follows: as refresh() finds it (a detached tensor is its own)
+        while r._view is not None and r._view.fn is not None:
             r = r._view.base
         self.root_node, self.root_requires = r._node, r._requires_grad
         self.version = version(base) if kind == "multi" else None

@@ -192,6 +192,17 @@ class Module:
         for name, module in self.named_children():
             yield from module.named_modules(memo, _join(prefix, name), remove_duplicate)
 
+    def get_submodule(self, target):
+        """The module at the dotted path `target` ("" is this module), as PyTorch's get_submodule."""
+        module = self
+        for item in target.split(".") if target else ():
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
     def modules(self):
         """Yield this module and every module below it, each once."""
         for _, module in self.named_modules():
