@@ -55,7 +55,7 @@ def _compile(kernel, dtype):
 def warm(dtypes):
     """Compile (or load from the disk cache) every arithmetic-only definition for `dtypes`, both loops."""
     for kernel in elementwise.KERNELS.values():
-        if kernel.transcendental:
+        if kernel.transcendental and not kernel.fused:
             continue
         for dt in dtypes:
             for loop, args in zip(compiled(kernel, dt), _sample_args(kernel, np.dtype(dt))):

@@ -43,10 +43,11 @@ class Kernel:
         primitive (a backend primitive under its own name).
     """
 
-    def __init__(self, fn, scalars=(), primitive=False, known=None, source=None):
-        """`source`: the definition's text where inspect cannot find it (a function made by exec)."""
+    def __init__(self, fn, scalars=(), primitive=False, known=None, source=None, fused=False):
+        """`source`: the definition's text where inspect cannot find it (a function made by exec). `fused`: compile
+        the loop even though it calls libm functions (a long expression, where one pass beats NumPy's many)."""
         self.fn, self.name, self.__doc__ = fn, fn.__name__, fn.__doc__
-        self.primitive, self._known = primitive, known if known is not None else {}
+        self.primitive, self._known, self.fused = primitive, known if known is not None else {}, fused
         try:
             source = source or inspect.getsource(fn)
         except OSError as exc:  # an install without .py sources

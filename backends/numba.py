@@ -141,7 +141,7 @@ class NumbaBackend(NumpyBackend):
 
     def _compiled(self, kernel, operands, out=None):
         """The compiled kernel's results, or None where it does not apply (NumPy's code runs instead)."""
-        if kernel.transcendental:
+        if kernel.transcendental and not kernel.fused:
             return None
         plan = _plan(kernel, operands, out)
         if plan is None:
@@ -486,7 +486,7 @@ def _compiled_primitive(kernel):
 
 
 for _kernel in E.KERNELS.values():
-    if _kernel.primitive and not _kernel.transcendental:
+    if _kernel.primitive and (_kernel.fused or not _kernel.transcendental):
         setattr(NumbaBackend, _kernel.name, _compiled_primitive(_kernel))
 
 
