@@ -13,6 +13,7 @@ from . import inplace
 from .grad_mode import _anomaly, _grad_enabled, all_finite, user_frame
 
 _Tensor = None  # micrograd.tensor.Tensor, set by that module (which imports this package)
+_LEVELS = _fw.ACTIVE  # the open dual levels (one dict, changed in place): checked once per op
 
 RELEASED = ("backward: trying to backward through the graph a second time (or to use saved tensors after "
             "they were freed); its buffers were released by the first backward(). Pass retain_graph=True to "
@@ -159,7 +160,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on `args` and, when an input requires grad and recording is on, record the graph; with
         tangents at a dual level, compute the outputs' tangents too (forward mode)."""
-        if _fw.ACTIVE:
+        if _LEVELS:
             level = _fw.level_of(args)
             if level is not None:
                 result, ctx = _fw.apply_dual(cls, args, kwargs, level)
@@ -198,7 +199,7 @@ def _apply(cls, args, kwargs, fw_needs=None):
         ctx.needs_input_grad, edges = _edges(args)
     if fw_needs is not None:
         ctx.needs_input_grad = tuple(a or b for a, b in zip(ctx.needs_input_grad or fw_needs, fw_needs))
-    if _fw.ACTIVE:  # forward runs with every level hidden: its own ops' tangents would be thrown away
+    if _LEVELS:  # forward runs with every level hidden: its own ops' tangents would be thrown away
         with _fw.hidden(-1):
             raw = _forward(cls, ctx, args, kwargs, enabled)
     elif enabled:  # forward runs unrecorded (inside backward, recording is already off)
