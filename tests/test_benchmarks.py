@@ -55,3 +55,17 @@ def test_ab_compares_a_revision_with_this_checkout(tmp_path):
     assert all(float(r[-1]) > 0 for r in rows)
     worktrees = subprocess.run(["git", "-C", str(clone), "worktree", "list"], capture_output=True, text=True).stdout
     assert "micrograd-ab-" not in worktrees
+
+
+def test_bench_func_prints_each_transform_against_torch_func():
+    """benchmarks/bench_func.py checks its results against torch.func before timing, then prints a row per
+    transform with a ratio per backend."""
+    import pytest
+    pytest.importorskip("torch", reason="bench_func compares with torch.func: PyTorch is not installed")
+    script = os.path.join(ROOT, "benchmarks", "bench_func.py")
+    proc = subprocess.run([sys.executable, script, "--rounds", "1", "--backends", "numpy"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
+    assert set(rows) == {"jacrev", "jacfwd", "hessian", "row"}, proc.stdout
+    assert rows["jacrev"].endswith("[<= 1.5]") and rows["hessian"].endswith("[<= 2.0]"), proc.stdout
