@@ -412,7 +412,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                                        f"unsupported type {type(o).__name__}")
                 t = forward_ad.unpack_dual(o, level=lv).tangent
                 t = t if t is not None else _zeros(o, (total,) + tuple(o.shape))
-                moved = t.reshape((total, -1)).mT if o.ndim else t.reshape((total,))  # (o elements, total)
+                moved = t.reshape((total, o.numel())).mT if o.ndim else t.reshape((total,))  # (o elements, total)
                 blocks, offset = [], 0
                 for x, n in zip(flat, sizes):
                     blocks.append(moved[..., offset:offset + n].reshape(tuple(o.shape) + tuple(x.shape)))

@@ -223,3 +223,13 @@ def test_functional_call_restores_the_module_and_checks_keys():
     assert ours.get_submodule("2") is ours[2]
     with pytest.raises(AttributeError, match="has no attribute `nope`"):
         ours.get_submodule("nope")
+
+
+@pytest.mark.parametrize("shape", [(0,), (2, 0), (0, 3)], ids=str)
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd"])
+def test_jacobians_of_empty_inputs_match_torch_func(transform, shape):
+    """Inputs with no elements (jacfwd once failed to reshape their zero-row tangents; torch.func.jacfwd itself
+    raises there, so the reference is torch.func.jacrev: the same Jacobian)."""
+    for f in (lambda x: x.sin(), lambda x: x.sum(), lambda x: x.reshape(-1)[:0]):
+        ours = getattr(func, transform)(f)(mg.zeros(*shape, dtype=mg.float64))
+        _same(ours, tfunc.jacrev(f)(torch.zeros(*shape, dtype=torch.float64)))
