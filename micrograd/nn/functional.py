@@ -15,6 +15,9 @@ from ..factories import zeros_like
 from ..ops import BinaryCrossEntropy, Erf, Linear
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
+from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish,  # noqa: F401
+                          hardtanh, kl_div, leaky_relu, logsigmoid, mish, normalize, pairwise_distance, prelu, relu6,
+                          rms_norm, selu, silu, softmin, softplus, softshrink, softsign, tanhshrink, threshold)
 from .convolution import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401  (F's functions)
 from .dropout import dropout1d, dropout2d, dropout3d  # noqa: F401  (F's functions)
 from .encoding import one_hot  # noqa: F401  (F's functions)

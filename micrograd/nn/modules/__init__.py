@@ -10,9 +10,15 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Los
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
+from .pointwise import (CELU, ELU, GLU, SELU, CosineSimilarity, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                        KLDivLoss, LeakyReLU, LogSigmoid, Mish, PairwiseDistance, PReLU, ReLU6, RMSNorm, SiLU, Softmin,
+                        Softplus, Softshrink, Softsign, Tanhshrink, Threshold)
 
 __all__ = ["GELU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh", "MultiheadAttention", "ModuleDict",
            "ModuleList", "Sequential", "AvgPool2d", "Conv2d", "Flatten", "Identity", "Linear", "MaxPool2d", "BCELoss",
            "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
            "LSTM", "RNN", "Embedding", "Conv1d", "ConvTranspose2d", "HuberLoss", "L1Loss", "SmoothL1Loss", "GRU",
-           "GRUCell", "LSTMCell", "RNNCell"]
+           "GRUCell", "LSTMCell", "RNNCell", "CELU", "ELU", "GLU", "SELU", "CosineSimilarity", "Hardshrink",
+           "Hardsigmoid", "Hardswish", "Hardtanh", "KLDivLoss", "LeakyReLU", "LogSigmoid", "Mish", "PairwiseDistance",
+           "PReLU", "ReLU6", "RMSNorm", "SiLU", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanhshrink",
+           "Threshold"]
