@@ -21,12 +21,14 @@ parameters it reaches; the reentrant nested backward honours create_graph, thoug
 inputs are lost (taken at detached copies), as in PyTorch. The non-reentrant forward keeps one call's activations
 until the call returns (PyTorch frees each as soon as it is saved), and `early_stop` is accepted but the
 recomputation always runs the whole function. Tensors in tuples, lists and dicts of outputs get gradients in both
-variants (PyTorch's reentrant variant only differentiates a returned tuple's tensors).
+variants (PyTorch's reentrant variant only differentiates a returned tuple's tensors). While a forward-mode dual
+level is open (jvp, jacfwd, hessian), a checkpoint runs the function as it is: tangents need its ops.
 """
 import contextlib
 import warnings
 
 from .. import random as _random
+from ..autograd import forward as _forward
 from ..autograd import run_backward
 from ..autograd.function import Context, Node
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
@@ -92,9 +94,15 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
             raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
         if context_fn not in (noop_context_fn, None) or debug is not False:
             raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
+        if _forward.ACTIVE:  # forward-mode tangents (jacfwd, hessian) need the recorded ops: no checkpoint then
+            return function(*args)
         return CheckpointFunction.apply(function, preserve_rng_state, *args)
     if determinism_check not in _CHECKS:
         raise ValueError(f"determinism_check should be one of {list(_CHECKS)}, but got {determinism_check}")
+    if _forward.ACTIVE:  # as above
+        fwd_ctx, _ = (context_fn or noop_context_fn)()
+        with fwd_ctx:
+            return function(*args, **kwargs)
     return _checkpoint_recorded(function, args, kwargs, preserve_rng_state, context_fn or noop_context_fn,
                                 determinism_check, debug)
 
