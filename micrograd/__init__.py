@@ -14,8 +14,8 @@ from .errors import RuntimeTypeError, RuntimeValueError
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
-                        ShortTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                        linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        ShortTensor, arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,
+                        full_like, linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
                         randn_like, randperm, sparse_coo_tensor, tensor, zeros, zeros_like)
 from .tensor import Tensor
 from . import ops

@@ -118,6 +118,26 @@ def from_numpy(ndarray):
     return _shared(ndarray, cpu_backend())
 
 
+def from_dlpack(ext_tensor):
+    """A tensor sharing the memory of another library's array (anything with __dlpack__: NumPy, CuPy, PyTorch,
+    JAX), as PyTorch's from_dlpack: on the CPU backend in force for host memory, on cupy for a CUDA device."""
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ (an array of another library); got "
+                        f"{type(ext_tensor).__name__}")
+    from .devices import cpu_backend, cuda_backend
+    kind, index = ext_tensor.__dlpack_device__()
+    if int(kind) == 1:
+        arr = np.from_dlpack(ext_tensor)
+        if arr.dtype not in dtypes.SUPPORTED:
+            raise TypeError(f"from_dlpack: dtype {arr.dtype.name} is not supported by micrograd")
+        return _shared(arr, cpu_backend())
+    if int(kind) == 2:
+        b = cuda_backend(int(index), "from_dlpack")
+        return _shared(b.xp.from_dlpack(ext_tensor), b)
+    raise ValueError(f"from_dlpack: DLPack device type {int(kind)} is not a CPU or CUDA device; micrograd cannot "
+                     f"use its memory")
+
+
 def _filled(op, shape, value, dtype, device, requires_grad, backend, out):
     b = _target(op, device, backend)
     dt = _dtype(op, dtype)

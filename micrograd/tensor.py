@@ -264,6 +264,19 @@ class Tensor:
             return arr.astype(dtype)
         return arr.copy() if copy else arr
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The DLPack capsule of the values (shared, zero-copy): np.from_dlpack(t), torch.from_dlpack(t), ...; a
+        tensor that requires grad raises, as PyTorch's does."""
+        if self._requires_grad:
+            raise RuntimeValueError("Can't export tensors that require gradient, use tensor.detach()")
+        kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version), ("dl_device", dl_device),
+                                    ("copy", copy)) if v is not None}
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        """(device type, device id) as DLPack numbers them: (1, 0) on the CPU backends, (2, n) on GPU n."""
+        return self._data.__dlpack_device__()
+
     def tolist(self):
         return self._host().tolist()
 

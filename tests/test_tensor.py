@@ -225,3 +225,28 @@ def test_expand_keeps_minus_one_dimensions_and_prepends_new_ones():
     assert y.shape == (3, 2, 4) and x.expand((2, 5)).shape == (2, 5)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.detach().numpy(), [[12.0], [12.0]])
+
+
+def test_dlpack_shares_memory_both_ways(backend):
+    """t.__dlpack__ / mg.from_dlpack: zero-copy exchange with NumPy (and PyTorch when installed), PyTorch's error for
+    a tensor that requires grad."""
+    from micrograd.backend import backend_object
+    if backend_object(backend).device != "cpu":
+        pytest.skip("the exchange with NumPy needs host memory")
+    t = mg.tensor([1.0, 2.0, 3.0], backend=backend)
+    assert t.__dlpack_device__() == (1, 0)
+    a = np.from_dlpack(t)
+    a[0] = 10.0
+    assert t.tolist() == [10.0, 2.0, 3.0]
+    u = mg.from_dlpack(np.arange(4.0))
+    assert u.dtype == mg.float64 and u.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(RuntimeError, match="Can't export tensors that require gradient"):
+        np.from_dlpack(mg.ones(2, requires_grad=True, backend=backend))
+    with pytest.raises(TypeError, match="expected an object with __dlpack__"):
+        mg.from_dlpack([1, 2])
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: the exchange with it is not checked")
+    tt = torch.from_dlpack(t)
+    tt[1] = 20.0
+    assert t.tolist() == [10.0, 20.0, 3.0]
+    back = mg.from_dlpack(torch.arange(3, dtype=torch.int64))
+    assert back.dtype == mg.int64 and back.tolist() == [0, 1, 2]

@@ -30,8 +30,9 @@ def add(acc, g, in_place):
     counts = (sys.getrefcount(acc), sys.getrefcount(arr))
     if in_place is _MEASURE:
         return counts
-    if (in_place and _ALONE is not None and acc._tangents is None and g._tangents is None and counts[0] <= _ALONE[0] and counts[1] <= _ALONE[1] and arr.base is None
-            and arr.shape == g._data.shape and arr.dtype == g._data.dtype and getattr(arr.flags, "writeable", True)):
+    if (in_place and _ALONE is not None and counts[0] <= _ALONE[0] and counts[1] <= _ALONE[1] and arr.base is None
+            and arr.shape == g._data.shape and arr.dtype == g._data.dtype and getattr(arr.flags, "writeable", True)
+            and acc._tangents is None and g._tangents is None):  # forward-mode tangents: the sum is new
         acc._backend.axpby_(arr, 1, g._data, 1)
         return acc
     return acc + g
