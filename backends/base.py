@@ -312,6 +312,35 @@ class Backend:
         """a @ b with NumPy's rules (1-d operands, broadcast batch dimensions)."""
         self._missing("matmul")
 
+    # matrix decompositions over the last two axes (leading axes are a batch; float32/float64)
+    def cholesky(self, a):
+        """The lower Cholesky factor L of symmetric positive-definite a (reads a's lower triangle): a = L L^T."""
+        self._missing("cholesky")
+
+    def inv(self, a):
+        """The inverse of square a."""
+        self._missing("inv")
+
+    def solve(self, a, b):
+        """x with a @ x = b: a (..., n, n), b (..., n, k), batch axes broadcast."""
+        self._missing("solve")
+
+    def slogdet(self, a):
+        """(sign, log|det a|) of square a, each of shape a.shape[:-2]."""
+        self._missing("slogdet")
+
+    def eigh(self, a):
+        """(w, v) of symmetric a (reads a's lower triangle): eigenvalues ascending, eigenvectors as columns."""
+        self._missing("eigh")
+
+    def svd(self, a):
+        """The reduced SVD (u, s, vh) of a (..., m, n): k = min(m, n) singular values descending."""
+        self._missing("svd")
+
+    def qr(self, a):
+        """The reduced QR (q, r) of a (..., m, n): q (..., m, k) orthonormal columns, r (..., k, n) upper."""
+        self._missing("qr")
+
     # convolution helpers (the image is already padded)
     def im2col(self, x, kh, kw, stride):
         """Patches of x (N, C, H, W) as (N, C, kh, kw, OH, OW), OH = (H - kh) // stride + 1."""

@@ -344,6 +344,33 @@ class ReferenceBackend(Backend):
     def matmul(self, a, b):
         return self._arr(self.xp.matmul(a, b))
 
+    def cholesky(self, a):
+        return self.xp.linalg.cholesky(a)
+
+    def inv(self, a):
+        return self.xp.linalg.inv(a)
+
+    def solve(self, a, b):
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])  # b stays a stack of matrices in every NumPy
+        xp = self.xp
+        return xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:]))
+
+    def slogdet(self, a):
+        sign, logabs = self.xp.linalg.slogdet(a)
+        return self._arr(sign), self._arr(logabs)
+
+    def eigh(self, a):
+        w, v = self.xp.linalg.eigh(a)
+        return w, v
+
+    def svd(self, a):
+        u, s, vh = self.xp.linalg.svd(a, full_matrices=False)
+        return u, s, vh
+
+    def qr(self, a):
+        q, r = self.xp.linalg.qr(a, mode="reduced")
+        return q, r
+
     def im2col(self, x, kh, kw, stride):
         win = self.xp.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
         win = win[:, :, ::stride, ::stride]

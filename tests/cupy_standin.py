@@ -29,6 +29,7 @@ NUMPY_NAMES = (
     "logical_or", "logical_xor", "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "fmod", "cumsum",
     "cumprod", "argsort", "flip", "einsum",
 )
+LINALG_NAMES = ("cholesky", "inv", "solve", "slogdet", "eigh", "svd", "qr")  # cupy.linalg's, as NumPy's
 
 
 def _im2col(x, out, total, h, w, kh, kw, stride, oh, ow):
@@ -126,6 +127,7 @@ def make():
     cupy.__version__ = "stand-in"
     cupy.asnumpy = _asnumpy
     cupy.diagonal = _diagonal
+    cupy.linalg = types.SimpleNamespace(**{n: getattr(np.linalg, n) for n in LINALG_NAMES})
     cupy.RawKernel = RawKernel
     cupy.ElementwiseKernel = ElementwiseKernel
     cupy.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
@@ -140,7 +142,8 @@ def offered_names():
     """Every dotted name the stand-in offers, as ("cupy" | "cupyx", "a.b.c"): the list checked against CuPy."""
     cupy, cupyx = make()
     names = [("cupy", n) for n in vars(cupy) if not n.startswith("__")]
-    names = [(m, n) for m, n in names if n not in ("lib", "cuda")]
+    names = [(m, n) for m, n in names if n not in ("lib", "cuda", "linalg")]
+    names += [("cupy", f"linalg.{n}") for n in LINALG_NAMES]
     names += [("cupy", "lib.stride_tricks.sliding_window_view"), ("cupy", "cuda.Device"),
               ("cupy", "cuda.runtime.getDeviceCount"), ("cupy", "__version__")]
     names += [("cupyx", n) for n in vars(cupyx) if not n.startswith("__")]

@@ -669,7 +669,8 @@ OPS = (
 )
 
 from op_specs_more import EINSUM_ROWS, MORE_ROWS, ROWS  # noqa: E402  (rows built with this module's strategies)
+from op_specs_linalg import LINALG_ROWS  # noqa: E402
 
-OPS = OPS + ROWS + EINSUM_ROWS + MORE_ROWS
+OPS = OPS + ROWS + EINSUM_ROWS + MORE_ROWS + LINALG_ROWS
 BY_NAME = {spec.name: spec for spec in OPS}
 assert len(BY_NAME) == len(OPS), "op-spec names must be unique"

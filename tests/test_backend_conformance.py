@@ -138,6 +138,8 @@ def cases(dt):
     z = rng.uniform(-4, 4, (3, 8)).astype(f)  # an LSTM cell with N = 3, H = 2
     cell = rng.uniform(-2, 2, (3, 2)).astype(f)
     act = REFERENCE.lstm_cell(z, cell)[2]
+    sq = (x[:, :, :3] + 4 * np.eye(3, dtype=f)).astype(f)  # well conditioned square matrices (2, 3, 3)
+    spd = (sq @ sq.mT).astype(f)
     return [
         ("asarray-list", "asarray", (Host([[1.5, 2], [3, 4]]), f), lambda d, t: np.array(d, t)),
         ("asarray-ndarray", "asarray", (Host(x.astype(other)), f), lambda d, t: d.astype(t)),
@@ -312,6 +314,15 @@ def cases(dt):
         ("matmul-1d-0d", "matmul", (x[0, 0], x[1, 1]), lambda a, b: np.asarray(np.matmul(a, b))),
         ("matmul-batched", "matmul", (x.reshape(2, 1, 3, 4), x.reshape(3, 4, 2)), np.matmul),
         ("matmul-1d-batched", "matmul", (x[0, :, 0], x), np.matmul),
+        ("cholesky", "cholesky", (spd,), np.linalg.cholesky),
+        ("inv", "inv", (sq,), np.linalg.inv),
+        ("solve", "solve", (sq, x[:, :, :2].copy()), np.linalg.solve),
+        ("solve-broadcast", "solve", (sq[0], x[:, :, :2].copy()), lambda a, b: np.linalg.solve(a[None], b)),
+        ("slogdet", "slogdet", (sq,), lambda a: tuple(np.linalg.slogdet(a))),
+        ("eigh", "eigh", (spd,), lambda a: tuple(np.linalg.eigh(a))),
+        ("svd", "svd", (x,), lambda a: tuple(np.linalg.svd(a, full_matrices=False))),
+        ("svd-wide", "svd", (x.mT.copy(),), lambda a: tuple(np.linalg.svd(a, full_matrices=False))),
+        ("qr", "qr", (x.mT.copy(),), lambda a: tuple(np.linalg.qr(a))),
         # the fused kernels: the reference is their one definition, so no direct expression (None)
         ("im2col", "im2col", (img, 2, 3, 1), None),
         ("im2col-stride", "im2col", (img, 3, 2, 2), None),

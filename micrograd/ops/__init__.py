@@ -16,6 +16,7 @@ Tensor methods, mg.* functions and nn.functional call these.
     cumulative.py   prod, cumsum/cumprod/logcumsumexp/cummax/cummin, the vector norms
     sampling.py     multinomial, normal, bernoulli, poisson, the in-place random fills; histc/histogram/bincount
     linalg.py       matrix products: matmul, mm/bmm/mv/dot/outer, tensordot, einsum
+    decomp.py       decompositions and solves: Cholesky, Inv, Solve, Slogdet, Eigh, Svd, Qr, Pinv (micrograd.linalg)
     linear.py       the Linear layer's op and its gradient op
     conv.py         im2col and col2im (conv2d's building blocks)
     pooling.py      max pooling with argmax indices
@@ -28,6 +29,7 @@ from .elementwise import *  # noqa: F401,F403  (each module's __all__)
 from .arithmetic import *  # noqa: F401,F403  (each module's __all__)
 from .activation import *  # noqa: F401,F403  (each module's __all__)
 from .linalg import *  # noqa: F401,F403  (each module's __all__)
+from .decomp import *  # noqa: F401,F403  (each module's __all__)
 from .linear import *  # noqa: F401,F403  (each module's __all__)
 from .movement import *  # noqa: F401,F403  (each module's __all__)
 from .shape import *  # noqa: F401,F403  (each module's __all__)
