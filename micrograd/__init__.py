@@ -25,6 +25,7 @@ globals().update(inplace_functions())  # mg.relu_(t), mg.zero_(t), ... as PyTorc
 from .viz import to_dot
 from .io import load, save
 from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything above)
+from . import linalg  # noqa: E402  (torch.linalg over the ops)
 from . import utils  # noqa: E402  (utils.data builds on tensors, ops and random)
 from . import func  # noqa: E402  (transforms over everything above)
 

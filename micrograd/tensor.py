@@ -221,6 +221,9 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __complex__(self):
+        return complex(self.item())
+
     def __index__(self):
         if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"index: only single-element integer tensors can be used as an index; got "
@@ -356,6 +359,20 @@ class Tensor:
     def device(self):
         """The device holding the data: device("cpu") on the numpy and numba backends, cuda:N on cupy."""
         return _device.of_backend(self._backend)
+
+    def to_device(self, device, /, *, stream=None):
+        """The Array API's move to `device` (a device or its name; differentiable); `stream` is not supported."""
+        if stream is not None:
+            raise ValueError(f"to_device: streams are not supported; got stream={stream!r}")
+        return self.to(device)
+
+    def __array_namespace__(self, *, api_version=None):
+        """The Array API namespace of micrograd's tensors: micrograd.numpy (standard versions 2021.12 to 2024.12)."""
+        if api_version is not None and api_version not in ("2021.12", "2022.12", "2023.12", "2024.12"):
+            raise ValueError(f"__array_namespace__: unsupported api_version; got {api_version!r} (supported: "
+                             f"2021.12 to 2024.12)")
+        from . import numpy
+        return numpy
 
     @property
     def is_cuda(self):
