@@ -296,7 +296,8 @@ class ReferenceBackend(Backend):
         return np.lib.stride_tricks.as_strided(first, shape, strides, writeable=a.flags.writeable)
 
     def internal_overlap(self, a):
-        return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+        # NumPy gives an empty array's axes any stride (often 0): with no elements there is nothing to alias
+        return a.size > 1 and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
     def getitem(self, a, index):
         if not any(p is Ellipsis for p in index):

@@ -438,3 +438,13 @@ def test_pow_by_a_python_number_uses_pytorchs_special_forms():
     assert str((x ** 0.5).tolist()) == str([-0.0, float("nan"), 2.0])   # sqrt, not power: NaN at -inf
     assert (x ** -1).tolist()[0] == float("-inf")
     assert mg.tensor([3]).pow(2).dtype == mg.int64 and (mg.tensor([4]) ** 0.5).dtype == mg.float32
+
+
+def test_in_place_ops_on_empty_tensors_work_as_in_pytorch():
+    """An empty tensor has no elements to alias (NumPy gives its axes stride 0): in place ops on it are fine, while an
+    expanded tensor is still refused."""
+    x = mg.zeros(2, 0)
+    assert x.mul_(2).shape == (2, 0)
+    assert mg.zeros(0, 3).add_(1.0).shape == (0, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        mg.zeros(3).expand(2, 3).mul_(2)

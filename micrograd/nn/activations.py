@@ -9,6 +9,7 @@ import numpy as np
 
 from ..factories import full_like, zeros_like
 from ..ops.elementwise import where
+from ..ops.shape import broadcast_tensors
 from ..tensor import Tensor
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -71,6 +72,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     x = _x(input, "hardtanh")
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if x.dtype.kind != "f":  # integers stay integers, as PyTorch's (bounds taken in the tensor's dtype)
+        return _maybe_inplace(x, x.clamp(int(min_val), int(max_val)).to(x.dtype), inplace)
     inside = (x > min_val) & (x < max_val)
     return _maybe_inplace(x, where(inside, x, x.clamp(min_val, max_val).detach()), inplace)
 
@@ -163,7 +166,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 x2) / (||x1|| ||x2||) along dim (broadcast), each norm at least eps, as PyTorch computes it."""
-    x1, x2 = _x(x1, "cosine_similarity"), _x(x2, "cosine_similarity")
+    x1, x2 = broadcast_tensors(_x(x1, "cosine_similarity"), _x(x2, "cosine_similarity"))  # then the norms
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
@@ -212,7 +215,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
 def prelu(input, weight):  # noqa: A002
     """x for x > 0, weight * x otherwise; weight has one element or one per channel (dim 1)."""
     x = _x(input, "prelu")
-    w = weight
+    w = weight.reshape(()) if weight.numel() == 1 else weight  # one weight: the output keeps the input's shape
     if w.numel() != 1:
         if x.ndim < 2 or x.shape[1] != w.numel():
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "

@@ -12,7 +12,7 @@ from ..errors import RuntimeValueError
 from ..tensor import Tensor
 from .movement import (BroadcastTo, Clone, Concatenate, Diagonal, GetItem, Pad, Permute, Reshape, Split,
                        Unbind)
-from .util import export
+from .util import broadcast_shapes, export
 
 __all__ = ["broadcast_to", "cat", "chunk", "clone", "concat", "concatenate", "contiguous", "diagonal", "expand", "expand_as",
            "flatten", "movedim", "narrow", "pad", "permute", "reshape", "reshape_as", "select", "split",
@@ -217,6 +217,13 @@ def squeeze(input, dim=None, *, axis=None):  # noqa: A002
 def broadcast_to(input, size):  # noqa: A002
     """input broadcast to `size` (PyTorch's broadcast_to = expand: -1 keeps a size), a view."""
     return expand(input, size)
+
+
+@export(method=False)
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape (views), as PyTorch's broadcast_tensors."""
+    shape = broadcast_shapes("broadcast_tensors", *(tuple(t.shape) for t in tensors))
+    return tuple(t if tuple(t.shape) == shape else expand(t, shape) for t in tensors)
 
 
 @export(function=False)
