@@ -21,7 +21,7 @@ from ._creation import (arange, array, asarray, empty, empty_like, eye, from_dlp
 from ._elementwise import *  # noqa: F401,F403  (the elementwise functions)
 from ._reduce import *  # noqa: F401,F403  (statistical, utility and searching reductions)
 from ._manipulation import *  # noqa: F401,F403  (manipulation, indexing, sorting, set, linear algebra)
-from . import fft  # noqa: F401
+from . import fft, linalg  # noqa: F401
 
 __array_api_version__ = "2024.12"
 
