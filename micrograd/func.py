@@ -182,7 +182,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             if out._requires_grad:
                 found = _autograd_grad(out, flat, create_graph=create, allow_unused=True, materialize_grads=True)
             else:
-                found = [_zeros_like(x) for x in flat]
+                found = [_zeros(x, x.shape) for x in flat]
         it = iter(found if create else [_plain(g) for g in found])
         grads = tuple(tree_unflatten([next(it) for _ in leaves], spec) for leaves, spec in wrapped)
         g = grads if many else grads[0]
@@ -203,10 +203,6 @@ def grad(func, argnums=0, has_aux=False):
         g, value = gv(*args, **kwargs)
         return (g, value[1]) if has_aux else g
     return wrapper
-
-
-def _zeros_like(x):
-    return Tensor._make(x._backend.zeros(x._data.shape, x._data.dtype), x._backend, False, None, 0)
 
 
 def vjp(func, *primals, has_aux=False):
@@ -239,7 +235,7 @@ def vjp(func, *primals, has_aux=False):
                 found = _autograd_grad([o for o, _ in pairs], flat, [c for _, c in pairs], retain_graph=True,
                                        create_graph=create, allow_unused=True, materialize_grads=True)
             else:
-                found = [_zeros_like(x) for x in flat]
+                found = [_zeros(x, x.shape) for x in flat]
         it = iter(found if create else [_plain(g) for g in found])
         return tuple(tree_unflatten([next(it) for _ in leaves], spec) for leaves, spec in wrapped)
     value = out if outer else _tree_map(_plain, out)
@@ -369,7 +365,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                    f"unsupported type {type(o).__name__}")
             p, t = forward_ad.unpack_dual(o, level=lv)
             primal_out.append(p)
-            tangent_out.append(t if t is not None else _zeros_like(o))
+            tangent_out.append(t if t is not None else _zeros(o, o.shape))
         if has_aux:
             aux = _tree_map(lambda a: forward_ad.unpack_dual(a, level=lv).primal if isinstance(a, Tensor) else a, aux)
     result = (tree_unflatten(primal_out, out_spec), tree_unflatten(tangent_out, out_spec))

@@ -120,8 +120,9 @@ def _materialized(ctx, tangents):
             for p, t in zip(ctx.primals, tangents)]
 
 
-def per_direction(cls, ctx, tangents):
-    """The fallback for a rule that handles one direction at a time: run it per direction and stack."""
+def per_direction(cls, ctx, tangents, rule=None):
+    """The fallback for a rule that handles one direction at a time (the op's jvp, or `rule(tangents)`): run it
+    per direction and stack."""
     from ..ops.shape import stack
     _fallbacks.add(cls)
     batch = ctx.batch
@@ -129,7 +130,8 @@ def per_direction(cls, ctx, tangents):
     try:
         ctx.batch = ()
         for i in range(batch[0]):
-            r = _run_jvp(cls, ctx, [t[i] if t is not None else None for t in tangents], True)
+            row = [t[i] if t is not None else None for t in tangents]
+            r = _run_jvp(cls, ctx, row, True) if rule is None else rule(row)
             rows.append(r if isinstance(r, (tuple, list)) else (r,))
     finally:
         ctx.batch = batch
@@ -166,7 +168,7 @@ def derived_jvp(cls, ctx, tangents):
     from .reverse import grad
     Tensor = function._Tensor
     if ctx.batch:
-        return _per_direction_derived(cls, ctx, tangents)
+        return per_direction(cls, ctx, tangents, lambda row: derived_jvp(cls, ctx, row))
     us = [zeros(ctx, o, ()).requires_grad_() if o._data.dtype.kind == "f" else None for o in ctx.outs]
     token = _grad_enabled.set(True)
     try:
@@ -191,25 +193,6 @@ def derived_jvp(cls, ctx, tangents):
         _grad_enabled.reset(token)
     it = iter(res)
     out = [next(it) if u is not None else None for u in us]
-    return tuple(out) if len(out) > 1 else out[0]
-
-
-def _per_direction_derived(cls, ctx, tangents):
-    from ..ops.shape import stack
-    _fallbacks.add(cls)
-    batch, rows = ctx.batch, []
-    try:
-        ctx.batch = ()
-        for i in range(batch[0]):
-            r = derived_jvp(cls, ctx, [t[i] if t is not None else None for t in tangents])
-            rows.append(r if isinstance(r, tuple) else (r,))
-    finally:
-        ctx.batch = batch
-    out = []
-    for k, o in enumerate(ctx.outs):
-        col = [r[k] for r in rows]
-        out.append(None if all(c is None for c in col) else
-                   stack([c if c is not None else zeros(ctx, o, ()) for c in col]))
     return tuple(out) if len(out) > 1 else out[0]
 
 

@@ -91,14 +91,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
     if outer_jacobian_strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
     xs, single = _as_tuple("hessian", inputs)
-
-    def checked(*args):
-        out = func(*args)
-        from ..tensor import Tensor
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError("The Tensor returned by the function given to hessian should contain a single "
-                               "element")
-        return out.reshape(())
+    checked = _scalar(func, "hessian")
     if strict:
         _check_strict("hessian", checked, xs)
     argnums = 0 if single else tuple(range(len(xs)))
