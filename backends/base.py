@@ -333,12 +333,14 @@ class Backend:
         """(w, v) of symmetric a (reads a's lower triangle): eigenvalues ascending, eigenvectors as columns."""
         self._missing("eigh")
 
-    def svd(self, a):
-        """The reduced SVD (u, s, vh) of a (..., m, n): k = min(m, n) singular values descending."""
+    def svd(self, a, full_matrices=False):
+        """The SVD (u, s, vh) of a (..., m, n): k = min(m, n) singular values descending; u (..., m, k) and
+        vh (..., k, n), or (..., m, m) and (..., n, n) with full_matrices."""
         self._missing("svd")
 
-    def qr(self, a):
-        """The reduced QR (q, r) of a (..., m, n): q (..., m, k) orthonormal columns, r (..., k, n) upper."""
+    def qr(self, a, complete=False):
+        """The reduced QR (q, r) of a (..., m, n): q (..., m, k) orthonormal columns, r (..., k, n) upper; with
+        complete, q (..., m, m) and r (..., m, n)."""
         self._missing("qr")
 
     # convolution helpers (the image is already padded)

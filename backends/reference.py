@@ -364,12 +364,12 @@ class ReferenceBackend(Backend):
         w, v = self.xp.linalg.eigh(a)
         return w, v
 
-    def svd(self, a):
-        u, s, vh = self.xp.linalg.svd(a, full_matrices=False)
+    def svd(self, a, full_matrices=False):
+        u, s, vh = self.xp.linalg.svd(a, full_matrices=full_matrices)
         return u, s, vh
 
-    def qr(self, a):
-        q, r = self.xp.linalg.qr(a, mode="reduced")
+    def qr(self, a, complete=False):
+        q, r = self.xp.linalg.qr(a, mode="complete" if complete else "reduced")
         return q, r
 
     def im2col(self, x, kh, kw, stride):

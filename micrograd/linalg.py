@@ -2,8 +2,8 @@
 axes are a batch), differentiable in both modes where PyTorch's are (the rules are in ops/decomp.py).
 
 Gradients assume what PyTorch's do: distinct eigenvalues (eigh) and distinct nonzero singular values (svd, pinv,
-the spectral and nuclear norms). svd's full_matrices=True is supported for square inputs only (where it equals the
-reduced SVD); qr differentiates mode='reduced' with m >= n.
+the spectral and nuclear norms). svd's full_matrices=True completes U and Vh with columns whose gradient is ignored,
+as PyTorch's; qr's mode='complete' with m > n is not differentiable, as PyTorch's.
 """
 import builtins
 import math
@@ -91,7 +91,8 @@ def det(A):  # noqa: N803
 
 def eigh(A, UPLO="L"):  # noqa: N803
     """(eigenvalues ascending, eigenvectors as columns) of symmetric A, read from its lower (UPLO='L') or upper
-    ('U') triangle. Eigenvectors are defined up to sign; their gradients need distinct eigenvalues."""
+    ('U') triangle. Eigenvectors are defined up to sign; their gradients need distinct eigenvalues: at repeated
+    eigenvalues they are infinite or NaN, as PyTorch documents (eigvalsh's gradient is defined everywhere)."""
     _matrices("eigh", A)
     if UPLO not in ("L", "U"):
         raise RuntimeValueError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
@@ -108,13 +109,16 @@ def eigvalsh(A, UPLO="L"):  # noqa: N803
 
 
 def svd(A, full_matrices=True, *, driver=None):  # noqa: N803
-    """(U, S, Vh) with A = U diag(S) Vh, S descending. full_matrices=False is the reduced SVD; full_matrices=True
-    (PyTorch's default) equals it for square A and is not supported otherwise."""
+    """(U, S, Vh) with A = U diag(S) Vh, S descending. full_matrices=False is the reduced SVD, U (..., m, k) and
+    Vh (..., k, n) with k = min(m, n); full_matrices=True (PyTorch's default) completes U to (..., m, m) and Vh to
+    (..., n, n) with orthonormal columns (rows) that are not unique: as in PyTorch, a gradient through them is
+    ignored and their forward-mode tangent is zero.
+
+    Gradients through U and Vh are defined where the singular values are distinct (and, for non-square A,
+    nonzero): at repeated singular values they are infinite or NaN, as PyTorch documents. svdvals' gradient is
+    defined everywhere."""
     _matrices("svd", A, square=False)
-    if full_matrices and A.shape[-1] != A.shape[-2]:
-        raise NotImplementedError(f"linalg.svd: full_matrices=True for non-square A ({A.shape[-2]} by "
-                                  f"{A.shape[-1]}) is not supported by micrograd; use full_matrices=False")
-    return svd_result(*Svd.apply(A))
+    return svd_result(*Svd.apply(A, full=bool(full_matrices) and A.shape[-1] != A.shape[-2]))
 
 
 def svdvals(A):  # noqa: N803
@@ -123,17 +127,15 @@ def svdvals(A):  # noqa: N803
 
 
 def qr(A, mode="reduced"):  # noqa: N803
-    """(Q, R) with A = Q R, Q with orthonormal columns and R upper triangular. Differentiable for mode='reduced'
-    (or 'complete') when A has at least as many rows as columns; 'r' gives an empty Q, as PyTorch's."""
+    """(Q, R) with A = Q R, Q with orthonormal columns and R upper triangular: Q (..., m, k), R (..., k, n) with
+    k = min(m, n) for mode='reduced'; Q (..., m, m), R (..., m, n) for 'complete'; 'r' gives an empty Q, as
+    PyTorch's. Differentiable where R's leading k columns are invertible, except mode='complete' with m > n (whose
+    completed columns are not unique) and mode='r', as in PyTorch."""
     _matrices("qr", A, square=False)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeValueError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                                 "'r', or 'complete'")
-    m, n = A.shape[-2:]
-    if mode == "complete" and m > n:
-        raise NotImplementedError(f"linalg.qr: mode='complete' for A with more rows than columns ({m} by {n}) is "
-                                  "not supported by micrograd; use mode='reduced'")
-    q, r = Qr.apply(A)
+    q, r = Qr.apply(A, complete=mode == "complete")
     if mode == "r":
         q = _const(A, np.zeros((0,)))
     return qr_result(q, r)
@@ -174,16 +176,16 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # no
         out = vector_norm(x, 2, (-2, -1))
     elif ord == "nuc":
         out = Svdvals.apply(x).sum(-1)
-    elif ord in (2, -2):
-        if x.numel() == 0:
-            raise NotImplementedError("linalg.matrix_norm: ord=2/-2 of empty matrices is not supported by micrograd")
-        s = Svdvals.apply(x)
-        out = s.amax(-1) if ord == 2 else s.amin(-1)  # ties (a zero matrix) share the gradient, as PyTorch's
-    elif ord in (1, -1, math.inf, -math.inf):
-        if x.numel() == 0:
-            raise NotImplementedError(f"linalg.matrix_norm: ord={ord} of empty matrices is not supported by micrograd")
-        sums = x.abs().sum(-2 if ord in (1, -1) else -1)
-        out = sums.amax(-1) if ord > 0 else sums.amin(-1)
+    elif ord in (2, -2, 1, -1, math.inf, -math.inf):
+        # the largest / smallest singular value or abs-sum; over none, the largest is 0 and the smallest undefined
+        vals = Svdvals.apply(x) if ord in (2, -2) else x.abs().sum(-2 if ord in (1, -1) else -1)
+        if vals.shape[-1] == 0:
+            if ord < 0:
+                raise RuntimeValueError(f"linalg.matrix_norm: ord={ord} of matrices of shape {tuple(A.shape)} "
+                                        "takes a minimum over an empty set")
+            out = vals.sum(-1)
+        else:  # ties (a zero matrix) share the gradient, as PyTorch's
+            out = vals.amax(-1) if ord > 0 else vals.amin(-1)
     else:
         raise RuntimeValueError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:

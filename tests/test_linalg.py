@@ -122,13 +122,68 @@ def test_errors_name_the_op_and_shapes(call, message):
         call()
 
 
-def test_unsupported_forms_say_so():
-    with pytest.raises(NotImplementedError, match="full_matrices=True for non-square"):
-        mg.linalg.svd(mg.ones(3, 2))
-    assert mg.linalg.svd(mg.ones(3, 2), full_matrices=False).U.shape == (3, 2)
-    wide = mg.tensor(np.arange(6.0).reshape(2, 3) + np.eye(2, 3), requires_grad=True)
-    with pytest.raises(NotImplementedError, match="fewer rows than columns is not implemented"):
-        mg.linalg.qr(wide)
-    with mg.no_grad():
-        q, r = mg.linalg.qr(wide)
-    np.testing.assert_allclose(q.numpy() @ r.numpy(), wide.detach().numpy(), atol=1e-12)
+def test_qr_modes_against_pytorch():
+    """Wide inputs differentiate (PyTorch's m < n rule); mode='complete' with m > n computes but, as PyTorch,
+    refuses to differentiate, naming why."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    for shape, mode in [((2, 3), "reduced"), ((2, 4), "complete"), ((3, 2, 4), "reduced")]:
+        a = rng.standard_normal(shape)
+        x, t = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        (q, r), (tq, tr) = mg.linalg.qr(x, mode=mode), torch.linalg.qr(t, mode=mode)
+        np.testing.assert_allclose(q.detach().numpy() @ r.detach().numpy(), a, atol=1e-12)
+        wq, wr = rng.standard_normal(q.shape), rng.standard_normal(r.shape)
+        ((q * mg.tensor(wq)).sum() + (r * mg.tensor(wr)).sum()).backward()
+        ((tq * torch.tensor(wq)).sum() + (tr * torch.tensor(wr)).sum()).backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-12)
+    tall = mg.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    q, r = mg.linalg.qr(tall, mode="complete")
+    assert q.shape == (4, 4) and r.shape == (4, 2)
+    np.testing.assert_allclose(q.detach().numpy() @ r.detach().numpy(), tall.detach().numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="not differentiable when mode='complete' and nrows > ncols"):
+        q.sum().backward()
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 5), (3, 4, 2)])
+def test_svd_full_matrices_against_pytorch(shape):
+    """full_matrices=True on non-square input: U (m, m), Vh (n, n) orthonormal, and, as PyTorch's, the gradient
+    through the completed columns is ignored and their tangent is zero."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(shape)
+    x = mg.tensor(a, requires_grad=True)
+    u, s, vh = mg.linalg.svd(x)
+    m, n = shape[-2:]
+    assert u.shape == shape[:-2] + (m, m) and vh.shape == shape[:-2] + (n, n)
+    np.testing.assert_allclose((u.mT @ u).detach().numpy(), np.broadcast_to(np.eye(m), u.shape), atol=1e-12)
+    k = min(m, n)
+    np.testing.assert_allclose(((u[..., :k] * s.unsqueeze(-2)) @ vh[..., :k, :]).detach().numpy(), a, atol=1e-12)
+    t = torch.tensor(a, requires_grad=True)
+    tu, ts, tvh = torch.linalg.svd(t)
+    wu, wv = rng.standard_normal(u.shape), rng.standard_normal(vh.shape)
+
+    def loss(lib, u, s, vh):  # invariant to the sign of each singular pair, as the completion's columns are not
+        return ((u[..., :k] * u[..., :k]) * lib.tensor(wu[..., :k])).sum() + s.sum() + \
+            ((vh[..., :k, :] ** 2) * lib.tensor(wv[..., :k, :])).sum() + (u[..., k:] ** 2).sum()
+    loss(mg, u, s, vh).backward()
+    loss(torch, tu, ts, tvh).backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-10)
+    ju = mg.func.jacfwd(lambda y: mg.linalg.svd(y)[0])(mg.tensor(a))
+    assert ju.shape == u.shape + shape
+    assert np.all(ju.numpy()[(slice(None),) * (len(shape) - 1) + (slice(k, None),)] == 0)
+
+
+@pytest.mark.parametrize("ord_", ["fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf])
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (2, 0, 0)])
+def test_matrix_norm_of_empty_matrices(ord_, shape):
+    """As PyTorch: a largest value over none is 0; a smallest over none raises, naming the op and the shape."""
+    x = mg.zeros(shape, dtype=mg.float64, requires_grad=True)
+    k = (shape[-2] if ord_ in (math.inf, -math.inf) else shape[-1] if ord_ in (1, -1) else min(shape[-2:]))
+    if ord_ in (-2, -1, -math.inf) and k == 0:
+        with pytest.raises(RuntimeError, match=r"matrix_norm: ord=.* shape \(.*\) takes a minimum over an empty set"):
+            mg.linalg.matrix_norm(x, ord=ord_)
+        return
+    y = mg.linalg.matrix_norm(x, ord=ord_)
+    assert y.shape == shape[:-2] and np.all(y.detach().numpy() == 0)
+    y.sum().backward()
+    assert x.grad.shape == shape

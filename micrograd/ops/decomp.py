@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd import Function
 from ..autograd import forward as fw
 from ..tensor import Tensor
+from ..errors import RuntimeValueError
 from .util import unbroadcast
 
 __all__ = ["Cholesky", "Eigh", "Eigvalsh", "Inv", "Pinv", "Qr", "Slogdet", "Solve", "Svd", "Svdvals"]
@@ -36,6 +37,12 @@ def _phi(x):
 def _tril(x, k=0):
     n = x.shape[-1]
     return x * _const(x, np.tril(np.ones((x.shape[-2], n)), k))
+
+
+def _pad_last(t, extra):
+    """t with `extra` zero columns appended."""
+    from .movement import Pad
+    return Pad.apply(t, pad_width=((0, 0),) * (t.ndim - 1) + ((0, extra),), value=0)
 
 
 def _inv_gaps(w):
@@ -187,22 +194,25 @@ class Eigh(Function):
 
 
 class Svd(Function):
-    """The reduced SVD (U, S, Vh) of a real A (m, n), singular values distinct and nonzero; backward is PyTorch's
+    """The SVD (U, S, Vh) of a real A (m, n), singular values distinct and nonzero; backward is PyTorch's
     svd_backward, jvp its linalg_svd_jvp: with dP = U^T dA V, dS = diag(dP), dU = U (F o (dP S + S dP^T))
-    (+ (I - U U^T) dA V S^-1 when m > n), dV likewise, F_ij = 1 / (s_j^2 - s_i^2)."""
+    (+ (I - U U^T) dA V S^-1 when m > n), dV likewise, F_ij = 1 / (s_j^2 - s_i^2). With `full` (full_matrices on
+    a non-square A) the extra columns of U (rows of Vh) are any orthonormal completion: as in PyTorch, their
+    gradient is ignored and their tangent is zero."""
 
     saves_output = True
 
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx, a, full=False):
         ctx.mn = a.shape[-2:]
-        return a._backend.svd(a._data)
+        return a._backend.svd(a._data, full_matrices=full)
 
     @staticmethod
     def backward(ctx, gu, gs, gvh):
-        u, s, vh = ctx.output(0), ctx.output(1), ctx.output(2)
         m, n = ctx.mn
-        k = s.shape[-1]
+        k = min(m, n)
+        u, s, vh = ctx.output(0)[..., :k], ctx.output(1), ctx.output(2)[..., :k, :]
+        gu, gvh = gu[..., :k], gvh[..., :k, :]
         v, gv = vh.mT, gvh.mT
         uhgu, vhgv = u.mT @ gu, v.mT @ gv
         uhgu, vhgv = uhgu - uhgu.mT, vhgv - vhgv.mT
@@ -210,19 +220,20 @@ class Svd(Function):
         inner = (uhgu * s.unsqueeze(-2) + s.unsqueeze(-1) * vhgv) * f + _diag(gs)
         if m > k:
             gus = gu / s.unsqueeze(-2)
-            return (u @ inner + gus - u @ (u.mT @ gus)) @ vh
+            return (u @ inner + gus - u @ (u.mT @ gus)) @ vh, None
         if n > k:
             sgvh = gvh / s.unsqueeze(-1)
-            return u @ (inner @ vh + sgvh - (sgvh @ v) @ vh)
-        return u @ inner @ vh
+            return u @ (inner @ vh + sgvh - (sgvh @ v) @ vh), None
+        return u @ inner @ vh, None
 
     jvp_batched = True
 
     @staticmethod
-    def jvp(ctx, t):
-        u, s, vh = ctx.outs
+    def jvp(ctx, t, *_):
+        u_full, s, vh_full = ctx.outs
         m, n = ctx.mn
         k = s.shape[-1]
+        u, vh = u_full[..., :k], vh_full[..., :k, :]
         v = vh.mT
         dp = u.mT @ t @ v
         f = _inv_gaps(s * s)
@@ -234,42 +245,77 @@ class Svd(Function):
         if n > k:
             tu = t.mT @ u
             dv = dv + (tu - v @ (v.mT @ tu)) / s.unsqueeze(-2)
-        return fw.fit(ctx, du, u), fw.fit(ctx, dp.diagonal(0, -2, -1), s), fw.fit(ctx, dv.mT, vh)
+        if u_full.shape[-1] > k:  # full_matrices: the completion's tangent is zero
+            du = _pad_last(du, u_full.shape[-1] - k)
+        if vh_full.shape[-2] > k:
+            dv = _pad_last(dv, vh_full.shape[-2] - k)
+        return fw.fit(ctx, du, u_full), fw.fit(ctx, dp.diagonal(0, -2, -1), s), fw.fit(ctx, dv.mT, vh_full)
 
 
 class Qr(Function):
-    """The reduced QR (Q, R) of A (m, n), m >= n, R invertible; gA = (gQ + Q copyltu(M)) R^-T with
-    M = R gR^T - gQ^T Q (PyTorch's linalg_qr_backward); with C = Q^T dA R^-1 and O = tril(C, -1) - tril(C, -1)^T,
-    dR = (C - O) R and dQ = dA R^-1 - Q (C - O)."""
+    """The QR (Q, R) of A (m, n), R's leading k = min(m, n) columns invertible. For m >= n, gA = (gQ + Q copyltu(M))
+    R^-T with M = R gR^T - gQ^T Q (PyTorch's linalg_qr_backward); with C = Q^T dA R^-1 and
+    O = tril(C, -1) - tril(C, -1)^T, dR = (C - O) R and dQ = dA R^-1 - Q (C - O). For m < n, A = [X | Y] and
+    R = [U | V] with X = Q U (the square case) and V = Q^T Y: gY = Q gV, and X's rule runs with gQ + Y gV^T.
+    `complete` with m > n (Q completed to m by m) is not differentiable, as in PyTorch."""
 
     saves_output = True
 
     @staticmethod
-    def forward(ctx, a):
-        if a.shape[-2] < a.shape[-1] and (any(ctx.needs_input_grad) or fw.carries(a)):
-            raise NotImplementedError(f"linalg.qr: the derivative of QR for inputs with fewer rows than columns is not "
-                                      f"implemented by micrograd; got {a.shape[-2]} by {a.shape[-1]}")
-        return a._backend.qr(a._data)
+    def forward(ctx, a, complete=False):
+        m, n = a.shape[-2:]
+        ctx.tall_complete = complete and m > n
+        if m < n:
+            ctx.save_for_backward(a)
+        return a._backend.qr(a._data, complete=complete)
+
+    @staticmethod
+    def _refuse(ctx):
+        if ctx.tall_complete:
+            raise RuntimeValueError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
 
     @staticmethod
     def backward(ctx, gq, gr):
+        Qr._refuse(ctx)
         q, r = ctx.output(0), ctx.output(1)
-        m = r @ gr.mT - gq.mT @ q
-        low = _tril(m)
-        copyltu = low + _tril(m, -1).mT
-        return (gq + q @ copyltu) @ Inv.apply(r).mT
+        m, n = q.shape[-2], r.shape[-1]
+        if m >= n:
+            return _qr_square_backward(q, r, gq, gr), None
+        (a,) = ctx.saved_tensors
+        y, gv = a[..., m:], gr[..., m:]
+        gx = _qr_square_backward(q, r[..., :m], gq + y @ gv.mT, gr[..., :m])
+        from .movement import Concatenate
+        return Concatenate.apply(gx, q @ gv, axis=a.ndim - 1), None
 
     jvp_batched = True
 
     @staticmethod
-    def jvp(ctx, t):
+    def jvp(ctx, t, *_):
+        Qr._refuse(ctx)
         q, r = ctx.outs
-        rinv = Inv.apply(r)
-        tr = t @ rinv
+        m, n = q.shape[-2], r.shape[-1]
+        u = r if m >= n else r[..., :m]
+        tx = t if m >= n else t[..., :m]
+        rinv = Inv.apply(u)
+        tr = tx @ rinv
         c = q.mT @ tr
         low = _tril(c, -1)
         upper = c - (low - low.mT)
-        return fw.fit(ctx, tr - q @ upper, q), fw.fit(ctx, upper @ r, r)
+        dq, du = tr - q @ upper, upper @ u
+        if m < n:
+            from .movement import Concatenate
+            y = ctx.primals[0][..., m:]
+            dv = fw.fit(ctx, dq, q).mT @ y + q.mT @ t[..., m:]
+            du = fw.fit(ctx, du, u)
+            du = Concatenate.apply(du, fw.fit(ctx, dv, r[..., m:]), axis=du.ndim - 1)
+        return fw.fit(ctx, dq, q), fw.fit(ctx, du, r)
+
+
+def _qr_square_backward(q, r, gq, gr):
+    """The m >= n rule of Qr."""
+    m = r @ gr.mT - gq.mT @ q
+    copyltu = _tril(m) + _tril(m, -1).mT
+    return (gq + q @ copyltu) @ Inv.apply(r).mT
 
 
 class Eigvalsh(Function):
