@@ -119,6 +119,14 @@ def _svd(lib, x):
     return _cat(x, [s, _weighted(u, s * _ramp(x, s.shape[-1]), vh)])
 
 
+def _svd_full(lib, x):
+    """full_matrices=True: the completed columns are not unique, so only U's and Vh's first k enter the value."""
+    a = _spread(x)
+    k = min(a.shape[-2:])
+    u, s, vh = np.linalg.svd(a, full_matrices=True) if lib is np else lib.linalg.svd(a, full_matrices=True)
+    return _cat(x, [s, _weighted(u[..., :k], s * _ramp(x, k), vh[..., :k, :])])
+
+
 def _qr(lib, x):
     q, r = lib.linalg.qr(_spread(x))
     return _cat(x, [_weighted(q, _ramp(x, q.shape[-1]), q.mT), r.mT @ r])
@@ -176,9 +184,10 @@ LINALG_ROWS = (
     _row("linalg.eigh", _eigh, 1, lambda: matrix_cases(uplo=st.sampled_from(["L", "U"]))),
     _row("linalg.eigvalsh", lambda lib, x: lib.linalg.eigvalsh(_sym_spread(x)), 1, matrix_cases),
     _row("linalg.svd", _svd, 1, lambda: matrix_cases(square=False)),
+    _row("linalg.svd-full", _svd_full, 1, lambda: matrix_cases(square=False)),
     _row("linalg.svdvals", lambda lib, x: lib.linalg.svdvals(_spread(x)), 1, lambda: matrix_cases(square=False)),
     _row("linalg.pinv", lambda lib, x: lib.linalg.pinv(_spread(x)), 1, lambda: matrix_cases(square=False)),
-    _row("linalg.qr", _qr, 1, lambda: matrix_cases(square=False, tall=True)),
+    _row("linalg.qr", _qr, 1, lambda: matrix_cases(square=False)),
     _row("linalg.matrix_norm", _matrix_norm, 1, lambda: matrix_cases(
         ord=st.sampled_from(["fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf]),
         dim=st.sampled_from([(-2, -1), (-1, -2)]), keepdim=st.booleans()), UNIT_OFF0),
