@@ -670,7 +670,8 @@ OPS = (
 
 from op_specs_more import EINSUM_ROWS, MORE_ROWS, ROWS  # noqa: E402  (rows built with this module's strategies)
 from op_specs_linalg import LINALG_ROWS  # noqa: E402
+from op_specs_namespace import NAMESPACE_ROWS  # noqa: E402
 
-OPS = OPS + ROWS + EINSUM_ROWS + MORE_ROWS + LINALG_ROWS
+OPS = OPS + ROWS + EINSUM_ROWS + MORE_ROWS + LINALG_ROWS + NAMESPACE_ROWS
 BY_NAME = {spec.name: spec for spec in OPS}
 assert len(BY_NAME) == len(OPS), "op-spec names must be unique"

@@ -92,6 +92,8 @@ def test_composites_are_differentiable(backend, fn):
     ("argmin_keepdims", lambda m, x: m.argmin(x, keepdims=True), None),
     ("cumulative_sum", lambda m, x: m.cumulative_sum(x, axis=1), lambda x: numpy.cumsum(x, axis=1)),
     ("diff", lambda m, x: m.diff(x, axis=0), None),
+    ("diff_n0", lambda m, x: m.diff(x, n=0, prepend=x, append=x), None),  # x itself, as NumPy
+    ("roll_int_shift_axes", lambda m, x: m.roll(x, 1, axis=(0, 1)), None),  # the one shift along every axis
     ("tile", lambda m, x: m.tile(x, (2, 3)), None),
     ("repeat", lambda m, x: m.repeat(x, 3, axis=1), None),
     ("moveaxis", lambda m, x: m.moveaxis(x, 0, -1), None),

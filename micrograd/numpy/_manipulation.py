@@ -115,6 +115,8 @@ def roll(x, /, shift, *, axis=None):
     """x rolled by `shift` along `axis` (None: the flattened array)."""
     if axis is None:
         return _ops.roll(x.reshape(-1), shift, 0).reshape(x.shape)
+    if isinstance(shift, numbers.Integral) and not isinstance(axis, numbers.Integral):
+        shift = (shift,) * len(tuple(axis))  # the standard: an int shift applies to every axis named
     return _ops.roll(x, shift, axis)
 
 

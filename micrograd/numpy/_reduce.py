@@ -140,7 +140,12 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
 
 
 def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
-    """The n-th forward difference along `axis`, with optional arrays joined before and after."""
+    """The n-th forward difference along `axis`, with optional arrays joined before and after (n=0: x itself,
+    without them, as NumPy and PyTorch)."""
+    if n < 0:
+        raise ValueError(f"diff: n must be non-negative; got {n}")
+    if n == 0:
+        return x
     parts = [p for p in (prepend, x, append) if p is not None]
     out = _ops.cat(parts, dim=axis) if len(parts) > 1 else x
     for _ in range(n):
