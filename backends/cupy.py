@@ -6,8 +6,8 @@ Overridden: transfers (`cupy.asnumpy`), scatter-add (`cupyx.scatter_add`), `sync
 definitions of backends/elementwise.py (each one CuPy ElementwiseKernel, its CUDA C generated from the
 definition by backends/codegen.py), and the raw kernels below (im2col/col2im, max pooling with its argmax
 and backward, softmax-cross-entropy and its backward), whose NumPy reference is the reference backend's
-primitive of the same name. The tests' NumPy stand-in for `cupy` runs the definitions and the references in
-their place; the GPU tests compare each compiled kernel with the reference.
+primitive of the same name. The tests' NumPy stand-in for `cupy` runs these kernels' own CUDA source, built for the
+CPU by backends/cuda_cpu.py; the GPU tests compare each kernel on the device with the reference and that build.
 
 Importing this module never imports cupy; `check_available()` says what is missing (the package, a usable CUDA
 driver, a device), and the module attribute `backend` is built on first use.
@@ -151,6 +151,11 @@ def elementwise_harness(kernel, dtype):
             f'extern "C" __global__ void {name}({args}) {{\n'
             f"    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
             f"    if (i >= n) return;\n    {loads}\n    {operation}\n    {stores}\n}}\n")
+
+
+def elementwise_source(kernel, dtype):
+    """elementwise_harness(kernel, dtype) and its entry point's name (what backends/cuda_cpu.py builds)."""
+    return elementwise_harness(kernel, dtype), f"{elementwise_name(kernel)}_{_CTYPE[np.dtype(dtype)]}"
 
 
 def check_available():

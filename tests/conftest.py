@@ -27,9 +27,14 @@ def _backend_params():
         if name == "cupy":
             marks.append(pytest.mark.gpu)
         params.append(pytest.param(name, marks=marks, id=name))
-    # backends/cupy.py's code over NumPy (tests/cupy_standin.py) where real CuPy with a device is missing.
+    # backends/cupy.py's code over NumPy (tests/cupy_standin.py) where real CuPy with a device is missing; its
+    # kernels run as CPU builds of their CUDA source, which need a C++ compiler.
+    from micrograd.backends import cuda_cpu
+
     real = unavailable_reason("cupy") is None
     marks = [pytest.mark.skip(reason="real CuPy is usable here: the cupy param covers it")] if real else []
+    if not real and cuda_cpu.unavailable_reason():
+        marks = [pytest.mark.skip(reason=f"the CuPy stand-in cannot run the kernels: {cuda_cpu.unavailable_reason()}")]
     params.append(pytest.param(STANDIN, marks=marks, id=STANDIN))
     return params
 

@@ -1,17 +1,20 @@
 """A NumPy stand-in for the `cupy` and `cupyx` modules, so backends/cupy.py runs on machines without a GPU.
 
 It offers only names that real CuPy has (tests/test_cupy_backend.py checks each against the installed cupy
-where one can be imported): a call the backend makes that CuPy lacks fails here too. An ElementwiseKernel
-runs the definition it was generated from (backends/elementwise.py) through the reference backend; a
-RawKernel launch runs the reference primitive the kernel implements, its launch arguments mapped back to the
-primitive's (LAUNCHES: argument plumbing only, no maths). Their CUDA source is compiled only by nvcc
-(tests/test_cupy_backend.py) and on a real GPU. What the stand-in cannot show: that arrays stay on the device
-(host NumPy arrays are this module's ndarray), CuPy-only dtype or broadcasting quirks, kernel speed.
+where one can be imported): a call the backend makes that CuPy lacks fails here too. Kernels run as written:
+a RawKernel launch and an ElementwiseKernel call run the kernel's CUDA source built for the CPU by
+backends/cuda_cpu.py (the system C++ compiler), with the backend's own grid, block and arguments; nothing stands
+in for a kernel's maths. What the stand-in cannot show: that arrays stay on the device (host NumPy arrays are
+this module's ndarray), CuPy-only dtype or broadcasting quirks, races between threads (the build runs them one
+after another), kernel speed.
 """
+import contextlib
+import contextvars
 import types
 
 import numpy as np
 
+from micrograd.backends import cuda_cpu
 from micrograd.backends import cupy as cupy_backend
 from micrograd.backends import elementwise
 from micrograd.backends.reference import backend as REFERENCE
@@ -32,67 +35,71 @@ NUMPY_NAMES = (
 LINALG_NAMES = ("cholesky", "inv", "solve", "slogdet", "eigh", "svd", "qr")  # cupy.linalg's, as NumPy's
 
 
-def _im2col(x, out, total, h, w, kh, kw, stride, oh, ow):
-    out[...] = REFERENCE.im2col(x, int(kh), int(kw), int(stride))
+# A test may run only some blocks of a launch (the 64-bit offset tests): a function of the grid giving the range of
+# block numbers to run, or None for all of them.
+_BLOCKS = contextvars.ContextVar("blocks", default=None)
 
 
-def _col2im(cols, out, total, h, w, kh, kw, stride, oh, ow):
-    out[...] = REFERENCE.col2im(cols, out.shape, int(stride))
-
-
-def _max_pool2d(x, out, idx, total, h, w, kh, kw, sh, sw, oh, ow):
-    out[...], idx[...] = REFERENCE.max_pool2d(x, int(kh), int(kw), int(sh), int(sw))
-
-
-def _max_pool2d_backward(g, idx, out, total, per_plane, hw):
-    out += REFERENCE.max_pool2d_backward(g, idx, out.shape)  # the kernel adds into a zeroed output
-
-
-def _softmax_cross_entropy(logits, targets, loss, lse, n, c, ignore_index):
-    loss[...], lse[...] = REFERENCE.softmax_cross_entropy(logits, targets, int(ignore_index))
-
-
-def _softmax_cross_entropy_backward(logits, targets, lse, g, out, total, c, ignore_index):
-    out[...] = REFERENCE.softmax_cross_entropy_backward(logits, targets, lse, g, int(ignore_index))
-
-
-LAUNCHES = {"mg_im2col": _im2col, "mg_col2im": _col2im, "mg_max_pool2d": _max_pool2d,
-            "mg_max_pool2d_backward": _max_pool2d_backward, "mg_softmax_cross_entropy": _softmax_cross_entropy,
-            "mg_softmax_cross_entropy_backward": _softmax_cross_entropy_backward}
+@contextlib.contextmanager
+def only_blocks(choose):
+    """Within the block, RawKernel launches run only the blocks in range(*choose(grid)) (blocks numbered x first).
+    Blocks of these kernels are independent, so this is what those blocks do in a full launch."""
+    token = _BLOCKS.set(choose)
+    try:
+        yield
+    finally:
+        _BLOCKS.reset(token)
 
 
 class RawKernel:
-    """cupy.RawKernel(code, name): calling it as kernel(grid, block, args) runs the reference primitive."""
+    """cupy.RawKernel(code, name): the kernel's CUDA source built for the CPU (backends/cuda_cpu.py); calling it as
+    kernel(grid, block, args) runs that build with exactly this grid, block and these arguments."""
 
     def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, **kwargs):
         assert f"{name}(" in code, f"kernel {name!r} is not defined in its source"
         self.code, self.name = code, name
-        self._launch = LAUNCHES[name.rsplit("_", 1)[0]]
+        self._cpu = cuda_cpu.kernel(code, name)
 
     def __call__(self, grid, block, args, shared_mem=0, **kwargs):
         assert isinstance(args, tuple), "RawKernel arguments go in a tuple"
         for a in args:  # CuPy passes only device arrays and NumPy scalars of a fixed C type
             assert isinstance(a, (np.ndarray, np.generic)) and type(a) not in (int, float, bool), type(a)
-        self._launch(*args)
+        choose = _BLOCKS.get()
+        self._cpu(grid, block, args, blocks=None if choose is None else choose(grid))
 
 
 class ElementwiseKernel:
-    """cupy.ElementwiseKernel(in_params, out_params, operation, name): a call runs the definition it came from,
-    with CuPy's calling convention (inputs, then optionally outputs; a call with inputs only returns new arrays)."""
+    """cupy.ElementwiseKernel(in_params, out_params, operation, name): a call runs the kernel's CUDA operation,
+    built for the CPU as one thread per element (cupy.py's elementwise_harness, launched as the raw kernels are),
+    with CuPy's calling convention: inputs, then optionally every output; a call with inputs only returns new
+    arrays. As CuPy, the inputs (scalars too) are broadcast to the output shape; the harness takes them flat."""
 
     def __init__(self, in_params, out_params, operation, name="kernel", **kwargs):
         self.kernel = elementwise.KERNELS[name[len("mg_"):]]
         assert (in_params, out_params, operation) == self.kernel.cuda(), f"{name} was not generated from its definition"
+        self.name = name
+        self.n_in, self.n_out = len(in_params.split(",")), len(out_params.split(","))
 
     def __call__(self, *args, **kwargs):
         k = self.kernel
-        n_in = len(k.params) - len(k.inplace)
-        assert len(args) in (n_in, len(k.params) + len(k.new_outputs)) and not kwargs, \
+        assert len(args) in (self.n_in, self.n_in + self.n_out) and not kwargs, \
             "CuPy takes the inputs, or the inputs and every output"
-        ins, outs = iter(args[:n_in]), args[n_in:]
-        operands = [outs[k.inplace.index(p)] if p in k.inplace else next(ins) for p in k.params]
-        new = outs[len(k.inplace):] or None
-        return REFERENCE.run_elementwise(k, *operands, out=new)
+        ins, outs = args[:self.n_in], list(args[self.n_in:])
+        arrays = [a for a in ins if isinstance(a, np.ndarray)]
+        dtype = arrays[0].dtype if arrays else np.result_type(*ins)
+        shape = np.broadcast_shapes(*(np.shape(a) for a in list(ins) + outs))
+        if not outs:
+            outs = [np.empty(shape, dtype) for _ in range(self.n_out)]
+        flat_in = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype), shape)).reshape(-1) for a in ins]
+        flat_out = [o.reshape(-1) if o.flags.c_contiguous else np.ascontiguousarray(o).reshape(-1) for o in outs]
+        n = int(np.prod(shape))
+        if n:
+            src, entry = cupy_backend.elementwise_source(k, dtype)
+            cuda_cpu.kernel(src, entry)(*cupy_backend._launch(n), (*flat_in, *flat_out, np.int64(n)))
+        for o, f in zip(outs, flat_out):
+            if not np.shares_memory(o, f):
+                o[...] = f.reshape(o.shape)
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def _diagonal(a, offset=0, axis1=0, axis2=1):

@@ -5,10 +5,11 @@ What runs where:
   cupy out, the stand-in offering only names CuPy has (against the installed cupy, when one imports), and a
   training step on the stand-in making no device-to-host copies through the backend. The whole property and
   conformance suite runs backends/cupy.py over the stand-in (the `cupy-standin` param of the `backend`
-  fixture), so every Python line of the backend runs, with each kernel's definition or NumPy reference in
-  place of its CUDA code.
+  fixture), so every Python line of the backend runs, and every kernel's own CUDA source, built for the CPU
+  (backends/cuda_cpu.py; tests/test_cuda_cpu.py aims at where kernels break).
 - where nvcc exists: every kernel's CUDA C source compiles (`nvcc --ptx`), catching syntax and type errors.
-- only on a CUDA device (`pytest -m gpu`): the compiled kernels compute what the reference computes, transfers,
+- only on a CUDA device (`pytest -m gpu`): the compiled kernels compute what the reference and their CPU build
+  compute, transfers,
   large shapes, and no device-to-host copy in a training step besides `.item()` (checked by CuPy itself).
 """
 import shutil
@@ -138,15 +139,16 @@ def test_standin_refuses_numpy_names_cupy_lacks():
 
 
 def test_every_kernel_has_an_entry_point_and_a_reference():
-    """Each raw kernel defines its entry point and implements a reference primitive the stand-in launches; each
-    elementwise definition becomes a kernel that the stand-in recognises as generated from it."""
+    """Each raw kernel defines its entry point and has a reference primitive of its name; each elementwise definition
+    becomes a kernel that the stand-in recognises as generated from it. The stand-in keeps no twin of any kernel."""
     from micrograd.backends import elementwise
     from micrograd.backends.reference import ReferenceBackend
 
+    assert not hasattr(cupy_standin, "LAUNCHES") and "REFERENCE.run_elementwise" not in open(cupy_standin.__file__).read()
     for dt in ("float32", "float64"):
         for name in cupy_backend.RAW:
             src, entry = cupy_backend.raw_source(name, dt)
-            assert f"void {entry}(" in src and name in cupy_standin.LAUNCHES
+            assert f"void {entry}(" in src
             assert callable(getattr(ReferenceBackend, name[len("mg_"):]))
         for k in elementwise.KERNELS.values():
             assert f"void {cupy_backend.elementwise_name(k)}_" in cupy_backend.elementwise_harness(k, dt)
@@ -238,18 +240,25 @@ def test_gpu_kernels_match_the_reference(dt, shape):
     import cupy
     from micrograd.backends.reference import backend as reference
 
+    from conftest import install_standin
+
     real = registry.backend_object("cupy")
+    cpu_build = install_standin()  # the same kernels' source, built for the CPU (backends/cuda_cpu.py)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dt)
     x.flat[1::97] = x.flat[0:-1:97]  # ties: the first maximum wins
     tol = dict(rtol=1e-4, atol=1e-5) if dt == np.float32 else dict(rtol=1e-10, atol=1e-12)
 
     def both(prim, *args):
+        """The device's kernel against the reference, and against the CPU build of its source."""
         out = getattr(real, prim)(*[cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
         ref = getattr(reference, prim)(*args)
-        for o, r in zip(out if isinstance(out, tuple) else (out,), ref if isinstance(ref, tuple) else (ref,)):
-            assert type(o) is cupy.ndarray and o.dtype == r.dtype and o.shape == r.shape, prim
+        cpu = getattr(cpu_build, prim)(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        tup = lambda v: v if isinstance(v, tuple) else (v,)  # noqa: E731
+        for o, r, c in zip(tup(out), tup(ref), tup(cpu)):
+            assert type(o) is cupy.ndarray and o.dtype == r.dtype == c.dtype and o.shape == r.shape, prim
             np.testing.assert_allclose(cupy.asnumpy(o), r, **tol, err_msg=prim)
+            np.testing.assert_allclose(cupy.asnumpy(o), c, **tol, err_msg=f"{prim}: device against the CPU build")
         return ref
 
     for k, s in [(3, 1), (3, 2), (2, 2)]:
