@@ -3,6 +3,9 @@
 The top-level namespace follows PyTorch (`import micrograd as torch`); `micrograd.numpy` follows the Array API
 standard.
 """
+from ._threads import cap_threads_per_rank
+
+cap_threads_per_rank()  # under mpiexec, before NumPy's BLAS starts its threads (micrograd.distributed)
 from .autograd import (Function, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import available_backends, get_backend, set_backend, synchronize, use_backend
@@ -28,6 +31,7 @@ from . import accelerator, cuda, nn, optim  # noqa: E402  (built on everything a
 from . import linalg  # noqa: E402  (torch.linalg over the ops)
 from . import utils  # noqa: E402  (utils.data builds on tensors, ops and random)
 from . import func  # noqa: E402  (transforms over everything above)
+from . import distributed  # noqa: E402  (torch.distributed; mpi4py is imported only by init_process_group)
 
 __version__ = "0.2.0"
 

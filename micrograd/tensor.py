@@ -345,6 +345,24 @@ class Tensor:
             node.hooks.setdefault(self._index, []).append(hook)
         return hook
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` after backward has accumulated this leaf's gradient into `.grad` (PyTorch's; as soon as
+        its last contribution arrives, before the rest of the pass). Returns a handle whose `remove()` unregisters
+        it."""
+        from .autograd import reverse
+        from .utils.hooks import RemovableHandle
+
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        wrapped = reverse.PostAccumulateHook(hook)
+        self._hooks.append(wrapped)
+        reverse.POST_HOOKS[0] += 1
+        return RemovableHandle(self._hooks, wrapped)
+
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate the gradient of this tensor into `.grad` of every leaf that requires grad.
 

@@ -122,6 +122,15 @@ class _Device:
         return None
 
 
+class _Stream:
+    """cupy.cuda.get_current_stream()'s: the null stream (its pointer 0); work on the host is already done."""
+
+    ptr = 0
+
+    def synchronize(self):
+        return None
+
+
 def _scatter_add(a, slices, value):
     np.add.at(a, slices, value)
 
@@ -139,7 +148,8 @@ def make():
     cupy.ElementwiseKernel = ElementwiseKernel
     cupy.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
         sliding_window_view=np.lib.stride_tricks.sliding_window_view))
-    cupy.cuda = types.SimpleNamespace(Device=_Device, runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    cupy.cuda = types.SimpleNamespace(Device=_Device, runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+                                      get_current_stream=lambda device=None: _Stream())
     cupyx = types.ModuleType("cupyx", "NumPy stand-in for cupyx (tests only)")
     cupyx.scatter_add = _scatter_add
     return cupy, cupyx
@@ -152,7 +162,7 @@ def offered_names():
     names = [(m, n) for m, n in names if n not in ("lib", "cuda", "linalg")]
     names += [("cupy", f"linalg.{n}") for n in LINALG_NAMES]
     names += [("cupy", "lib.stride_tricks.sliding_window_view"), ("cupy", "cuda.Device"),
-              ("cupy", "cuda.runtime.getDeviceCount"), ("cupy", "__version__")]
+              ("cupy", "cuda.runtime.getDeviceCount"), ("cupy", "cuda.get_current_stream"), ("cupy", "__version__")]
     names += [("cupyx", n) for n in vars(cupyx) if not n.startswith("__")]
     return names
 

@@ -5,6 +5,8 @@ hands the gradients of its outputs to its Function's backward and adds what come
 of its inputs. `run_backward` says exactly that; `_Gradients` keeps the gradients found so far, and the rest
 of this module is the bookkeeping around them: hooks, retain_grad, the targets of grad(), checks.
 """
+from contextvars import ContextVar
+
 from ..errors import RuntimeValueError
 from ..graph import toposort
 from . import function
@@ -26,6 +28,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None, le
     # Backward rules record their ops only for create_graph. Ops inside them are not user ops: anomalies
     # there are reported per node (_checked), not per op.
     token, anomaly_token = _grad_enabled.set(bool(create_graph)), _anomaly.set(False)
+    current_token = _current.set(grads)
     try:
         for node in order:
             out_grads = grads.take(node)  # the gradients of its outputs (None: nothing to propagate)
@@ -36,10 +39,38 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None, le
             else:
                 in_grads = _call_backward_batched(node, out_grads, retain_graph, level)
             grads.accumulate(node, in_grads)  # into the slots of its inputs
-        return grads.finish()
+        results = grads.finish()
     finally:
         _anomaly.reset(anomaly_token)
         _grad_enabled.reset(token)
+        callbacks, grads.callbacks = grads.callbacks, None
+        _current.reset(current_token)
+    for callback in callbacks:  # queue_callback's, once every gradient is stored
+        callback()
+    return results
+
+
+class PostAccumulateHook:
+    """A Tensor.register_post_accumulate_grad_hook hook, kept among the leaf's hooks: hook(leaf) runs once the leaf's
+    .grad holds this backward's gradient."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+POST_HOOKS = [0]  # registrations so far: until the first, backward does no per-leaf bookkeeping for them
+_current = ContextVar("current_backward", default=None)
+
+
+def queue_callback(callback):
+    """Run callback() at the end of the backward pass now running, after every leaf's .grad is stored (the engine's
+    queue_callback in PyTorch, used by DistributedDataParallel)."""
+    grads = _current.get()
+    if grads is None or grads.callbacks is None:
+        raise RuntimeError("queue_callback: no backward pass is running")
+    grads.callbacks.append(callback)
 
 
 def _call_backward(node, out_grads, retain_graph):
@@ -115,7 +146,7 @@ def row_fallbacks():
 class _Gradients:
     """The gradients found so far in one backward pass: a slot per node output and per leaf."""
 
-    __slots__ = ("slots", "create_graph", "seen_arrays", "want", "results", "needed")
+    __slots__ = ("slots", "create_graph", "seen_arrays", "want", "results", "needed", "pending", "callbacks")
 
     def __init__(self, create_graph, targets):
         self.slots = {}  # Node -> [gradient of each output]; leaf Tensor -> [its gradient]
@@ -124,6 +155,8 @@ class _Gradients:
         self.want = None  # for grad(): (id of node or leaf, output index) -> positions in targets
         self.results = []
         self.needed = None  # for grad(): ids of the nodes whose backward leads to a target
+        self.pending = None  # id(leaf) -> edges still to deliver, for leaves with post-accumulate hooks
+        self.callbacks = []
         if targets is not None:
             self.want = {}
             for i, t in enumerate(targets):
@@ -157,6 +190,8 @@ class _Gradients:
             order.pop()  # the sentinel
         if self.want is not None:
             self.needed = _needed_for(order, self.want)
+        elif POST_HOOKS[0]:
+            self.pending = _hooked_leaf_edges(order)
         order.reverse()
         return order
 
@@ -192,7 +227,11 @@ class _Gradients:
         """Add each gradient node's backward returned into the slot of the input it belongs to."""
         Tensor, in_place = function._Tensor, not self.create_graph
         for edge, g in zip(node.edges, in_grads):
-            if edge is None or g is None:
+            if edge is None:
+                continue
+            if g is None:
+                if self.pending and id(edge[0]) in self.pending:
+                    self._delivered(edge[0])
                 continue
             target, idx = edge
             shape, dtype = target.out_meta[idx] if type(target) is Node else (target._data.shape, target._data.dtype)
@@ -202,19 +241,54 @@ class _Gradients:
             if slot is None:  # _slot's work, inline: this loop runs for every edge of every node
                 slot = self.slots[target] = [None] * (target.n_out if type(target) is Node else 1)
             slot[idx] = g if slot[idx] is None else add(slot[idx], g, in_place)
+            if self.pending and id(target) in self.pending:
+                self._delivered(target)
+
+    def _delivered(self, leaf):
+        """One more edge into a hooked leaf is done: after its last, store its gradient and run its hooks now."""
+        self.pending[id(leaf)] -= 1
+        if not self.pending[id(leaf)]:
+            del self.pending[id(leaf)]
+            slot = self.slots.pop(leaf, None)
+            if slot is not None:
+                self._store_leaf(leaf, slot[0])
+
+    def _store_leaf(self, leaf, g):
+        hooks = leaf._hooks or ()
+        for hook in hooks:
+            if type(hook) is not PostAccumulateHook:
+                new = hook(g)
+                g = g if new is None else new
+        _store_grad(leaf, g, self.create_graph, self.seen_arrays)
+        for hook in list(hooks):
+            if type(hook) is PostAccumulateHook:
+                hook.fn(leaf)
 
     def finish(self):
         """Leaves: run their hooks, then store their gradients in `.grad` (or return the targets' for grad())."""
-        for leaf, (g,) in self.slots.items():  # every node's slot was taken: only leaves are left
-            for hook in leaf._hooks or ():
-                new = hook(g)
-                g = g if new is None else new
+        for leaf, (g,) in list(self.slots.items()):  # every node's slot was taken: only leaves are left
             if self.want is not None:
+                for hook in leaf._hooks or ():
+                    if type(hook) is not PostAccumulateHook:
+                        new = hook(g)
+                        g = g if new is None else new
                 for k in self.want.get((id(leaf), 0), ()):
                     self.results[k] = g
             else:
-                _store_grad(leaf, g, self.create_graph, self.seen_arrays)
+                self._store_leaf(leaf, g)
         return self.results
+
+
+def _hooked_leaf_edges(order):
+    """id(leaf) -> the number of edges into it, for the leaves of `order` with post-accumulate hooks."""
+    counts = {}
+    for node in order:
+        for edge in node.edges:
+            if edge is not None and type(edge[0]) is not Node:
+                leaf = edge[0]
+                if leaf._hooks and any(type(h) is PostAccumulateHook for h in leaf._hooks):
+                    counts[id(leaf)] = counts.get(id(leaf), 0) + 1
+    return counts
 
 
 def _run_hooks(node, grads):

@@ -1,6 +1,6 @@
 """Neural networks: the Module base class, Parameter, layers, containers, losses, init and utils."""
 
-from micrograd.nn import functional, init, utils
+from micrograd.nn import functional, init, parallel, utils
 from micrograd.nn.module import Module
 from micrograd.nn.modules import (GELU, LSTM, RNN, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss,
                                   Conv2d, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding, Flatten, Identity, LayerNorm,

@@ -1,0 +1,23 @@
+"""PyTorch's torch.utils.hooks: the handle a hook registration returns."""
+
+
+class RemovableHandle:
+    """Removes the hook it was returned for: `handle.remove()`, or leaving a `with handle:` block."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        """Unregister the hook (a second call does nothing)."""
+        if self._hooks is not None:
+            try:
+                self._hooks.remove(self._hook)
+            except ValueError:
+                pass
+            self._hooks = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()

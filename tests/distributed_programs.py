@@ -1,0 +1,233 @@
+"""Programs that tests/test_distributed.py runs under `mpiexec -n 2` (one scenario per call), and the models and data
+they share with the single-process references the tests compute.
+
+    mpiexec -n 2 python tests/distributed_programs.py SCENARIO [ARGS...]
+"""
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+import micrograd as mg
+import micrograd.distributed as dist
+from micrograd import nn
+from micrograd.nn.parallel import DistributedDataParallel as DDP
+
+GLOBAL_BATCH = 8
+STEPS = 20
+
+
+def make_model(kind, dtype):
+    mg.manual_seed(0)
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+    elif kind == "cnn":
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+    elif kind == "lstm":
+        model = _LSTMClassifier()
+    elif kind == "bn":
+        model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    else:
+        raise ValueError(kind)
+    return model.to(dtype)
+
+
+class _LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def batches(kind, dtype, steps=STEPS):
+    rng = np.random.default_rng(1)
+    shape = {"mlp": (6,), "bn": (6,), "cnn": (1, 8, 8), "lstm": (5, 4)}[kind]
+    for _ in range(steps):
+        yield rng.standard_normal((GLOBAL_BATCH,) + shape).astype(dtype), rng.integers(0, 3, GLOBAL_BATCH)
+
+
+def train(model, kind, dtype, rank=0, world=1):
+    """SGD on the global batch (world 1) or on rank's contiguous shard of it; returns the final parameters."""
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    per = GLOBAL_BATCH // world
+    for x, y in batches(kind, dtype):
+        xs, ys = x[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per]
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(mg.tensor(xs)), mg.tensor(ys))
+        loss.backward()
+        opt.step()
+    return {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+
+
+def _out(path, **arrays):
+    np.savez(path, **arrays)
+
+
+def scenario_train(kind, dtype, out):
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    model = DDP(make_model(kind, dtype))
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    per = GLOBAL_BATCH // world
+    for x, y in batches(kind, np.dtype(dtype)):
+        xs, ys = x[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per]
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(mg.tensor(xs)), mg.tensor(ys))
+        loss.backward()
+        opt.step()
+    params = {n: p.detach().numpy() for n, p in model.module.named_parameters()}
+    _out(f"{out}.{rank}.npz", **params)
+    dist.destroy_process_group()
+
+
+def scenario_collectives(out):
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    res = {}
+    for dt in (mg.float32, mg.float64):
+        t = mg.arange(6, dtype=dt).reshape(2, 3) * (rank + 1)
+        dist.all_reduce(t)
+        res[f"sum_{dt}"] = t.numpy()
+        t = mg.arange(6, dtype=dt) * (rank + 1)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        res[f"max_{dt}"] = t.numpy()
+        t = mg.arange(6, dtype=dt) * (rank + 1)
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        res[f"avg_{dt}"] = t.numpy()
+        base = mg.arange(12, dtype=dt).reshape(3, 4) * (rank + 1)
+        view = base[:, ::2]  # not contiguous: staged, then written back into the view
+        work = dist.all_reduce(view, async_op=True)
+        work.wait()
+        res[f"view_{dt}"] = base.numpy()
+        t = mg.full((3,), float(rank + 5), dtype=dt)
+        dist.broadcast(t, src=1)
+        res[f"bcast_{dt}"] = t.numpy()
+        parts = [mg.zeros(2, dtype=dt) for _ in range(world)]
+        dist.all_gather(parts, mg.full((2,), float(rank), dtype=dt))
+        res[f"gather_{dt}"] = np.stack([p.numpy() for p in parts])
+    objs = [{"rank": rank}, "x"] if rank == 0 else [None, None]
+    dist.broadcast_object_list(objs, src=0)
+    gathered = [None] * world
+    dist.all_gather_object(gathered, ("r", rank))
+    dist.barrier()
+    res["objects"] = np.array([objs[0]["rank"], objs[1] == "x", gathered == [("r", 0), ("r", 1)]])
+    res["threads"] = np.array([os.environ.get("OMP_NUM_THREADS", ""), os.environ.get("OPENBLAS_NUM_THREADS", "")])
+    _out(f"{out}.{rank}.npz", **res)
+    dist.destroy_process_group()
+
+
+def scenario_batchnorm(out):
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    model = make_model("bn", np.float64)
+    bn = model[1]
+    if rank == 1:  # different buffers before wrapping: rank 0's must win
+        bn.running_mean.fill_(7.0)
+    model = DDP(model)
+    after_wrap = bn.running_mean.numpy().copy()
+    x = np.random.default_rng(rank).standard_normal((4, 6))
+    before = bn.running_mean.numpy().copy()
+    model(mg.tensor(x)).sum().backward()
+    with mg.no_grad():
+        shard_mean = model.module[0](mg.tensor(x)).mean(0).numpy()
+    _out(f"{out}.{rank}.npz", after_wrap=after_wrap, before=before, after=bn.running_mean.numpy(),
+         shard_mean=shard_mean, momentum=np.array(bn.momentum))
+    dist.destroy_process_group()
+
+
+def scenario_unused_and_no_sync(out):
+    """A parameter without a gradient is reduced as zeros; no_sync accumulates locally, then averages."""
+    dist.init_process_group("mpi")
+    rank = dist.get_rank()
+    mg.manual_seed(0)
+    model = DDP(nn.ModuleDict({"used": nn.Linear(3, 2).double(), "unused": nn.Linear(3, 2).double()}))
+    x = mg.tensor(np.full((2, 3), rank + 1.0))
+    model.module["used"](x).sum().backward()
+    res = {"used_grad": model.module["used"].weight.grad.numpy().copy(),
+           "unused_grad": model.module["unused"].weight.grad.numpy().copy()}
+    for p in model.parameters():
+        p.grad = None
+    with model.no_sync():
+        model.module["used"](x).sum().backward()
+    res["local"] = model.module["used"].weight.grad.numpy().copy()
+    model.module["used"](x).sum().backward()
+    res["accumulated"] = model.module["used"].weight.grad.numpy().copy()
+    _out(f"{out}.{rank}.npz", **res)
+    dist.destroy_process_group()
+
+
+def scenario_sampler(out):
+    from micrograd.utils.data import DistributedSampler
+
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    res = {}
+    for n in (10, 11):
+        s = DistributedSampler(range(n), shuffle=True, seed=3)
+        s.set_epoch(2)
+        mine = list(s)
+        every = [None] * world
+        dist.all_gather_object(every, mine)
+        res[f"n{n}"] = np.array(every)
+    _out(f"{out}.{rank}.npz", **res)
+    dist.destroy_process_group()
+
+
+def scenario_mismatch():
+    dist.init_process_group("mpi")
+    mg.manual_seed(0)
+    width = 4 if dist.get_rank() == 0 else 5
+    DDP(nn.Sequential(nn.Linear(3, width), nn.ReLU(), nn.Linear(width, 2)))
+
+
+def scenario_fault(kind, timeout="30"):
+    dist.init_process_group("mpi", timeout=float(timeout))
+    rank = dist.get_rank()
+    t = mg.ones(4)
+    if rank == 1:
+        if kind == "raise":
+            raise ValueError("a deliberate failure on rank 1")
+        if kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "stall":
+            time.sleep(60)
+    dist.all_reduce(t)  # rank 0 waits here for rank 1
+    time.sleep(60)  # never reached when the job ends as it should
+
+
+def scenario_nccl(out):
+    """The NCCL path's Python code over a stand-in NCCL built on MPI (no GPU here): DDP on the cupy stand-in."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    import cupy_standin
+    import nccl_standin
+    from micrograd import backend as registry
+
+    registry.register("cupy-standin", cupy_standin.backend("cupy-standin"))
+    fake = nccl_standin.make(registry.backend_object("cupy-standin").xp)
+    dist.init_process_group("nccl", _nccl=fake)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    with mg.use_backend("cupy-standin"):
+        model = DDP(make_model("mlp", np.float64))
+        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        per = GLOBAL_BATCH // world
+        for x, y in batches("mlp", np.float64):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(mg.tensor(x[rank * per:(rank + 1) * per])),
+                                               mg.tensor(y[rank * per:(rank + 1) * per]))
+            loss.backward()
+            opt.step()
+        params = {n: p.detach().numpy() for n, p in model.module.named_parameters()}
+    params["calls"] = np.array(fake.calls)
+    _out(f"{out}.{rank}.npz", **params)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    name, args = sys.argv[1], sys.argv[2:]
+    globals()[f"scenario_{name}"](*args)
