@@ -7,6 +7,11 @@ the steps and epochs in a `History`, and ends with `finish(...)`, which draws th
 checkpoint and prints the last line:
 
     result: example=<name> backend=<backend> <metric>=<value> seconds=<seconds>
+
+With `--distributed` (examples that offer it), run under MPI, e.g. `mpiexec -n 2 python -m mpi4py
+examples/mlp_mnist.py --distributed`: `setup` joins the process group, `train_loader` gives each rank its shard
+(DistributedSampler) at batch-size / world images per step, so the global batch and the schedule stay those of one
+process, `wrap` makes the model a DistributedDataParallel, and only rank 0 shows progress and writes the results.
 """
 import argparse
 import math
@@ -46,13 +51,18 @@ def at_least(minimum):
 
 def parser(doc, *, epochs, batch_size, lr, batch_help="examples per optimizer step",
            limit_help="a quick run: train on the first N training images and test on the first N test images",
-           scalar=False):
+           scalar=False, distributed=False):
     """An ArgumentParser with the flags every example takes, defaulting to values that reach its target.
 
     `scalar`: the example uses the scalar Value engine, which has no backends ("scalar" is the only one).
+    `distributed`: the example offers --distributed (data-parallel training under mpiexec).
     """
     p = argparse.ArgumentParser(description=doc.split("\n")[0], formatter_class=_HelpWithDefaults)
-    p.set_defaults(scalar=scalar)
+    p.set_defaults(scalar=scalar, distributed=False)
+    if distributed:
+        p.add_argument("--distributed", action="store_true",
+                       help="data-parallel training over the processes mpiexec started (each rank trains on its "
+                            "shard with batch-size / world images per step; gradients averaged across ranks)")
     if scalar:
         p.add_argument("--backend", default="scalar", choices=["scalar"], help="the scalar engine has no backends")
     else:
@@ -76,11 +86,20 @@ def setup(p, name):
     micrograd/backends/heap.py).
     """
     args = p.parse_args()
+    args.rank, args.world = 0, 1
     if not args.scalar:
         heap.pad_heap()
         if args.backend is not None:
             mg.set_backend(args.backend)
         args.backend = mg.get_backend()
+    if args.distributed:
+        import micrograd.distributed as dist
+
+        dist.init_process_group("nccl" if args.backend == "cupy" else "mpi")
+        args.rank, args.world = dist.get_rank(), dist.get_world_size()
+        if args.batch_size % args.world:
+            p.error(f"--batch-size {args.batch_size} must divide evenly among the {args.world} ranks")
+        _QUIET[0] = args.rank != 0
     args.name = name
     args.out = args.out or os.path.join("runs", name)
     os.makedirs(args.out, exist_ok=True)
@@ -101,9 +120,41 @@ def mnist(limit=None):
     return (standardise(x_train), y_train), (standardise(x_test), y_test)
 
 
+_QUIET = [False]  # a rank other than 0 of a distributed run: no bars, no epoch lines, no files
+
+
+def train_loader(args, dataset):
+    """The training batches, shuffled on a generator of their own (the order does not depend on how many numbers
+    initialisation drew); with --distributed, this rank's shard at batch-size / world images per step (call
+    `set_epoch(loader, epoch)` at the start of each epoch)."""
+    from micrograd.utils.data import DataLoader, DistributedSampler
+
+    if not args.distributed:
+        return DataLoader(dataset, batch_size=args.batch_size, shuffle=True,
+                          generator=mg.Generator().manual_seed(args.seed))
+    sampler = DistributedSampler(dataset, shuffle=True, seed=args.seed)
+    return DataLoader(dataset, batch_size=args.batch_size // args.world, sampler=sampler)
+
+
+def set_epoch(loader, epoch):
+    """A new shuffle of the shards for this epoch (distributed runs; nothing otherwise)."""
+    if hasattr(loader.sampler, "set_epoch"):
+        loader.sampler.set_epoch(epoch)
+
+
+def wrap(args, model):
+    """The model as a DistributedDataParallel with --distributed (rank 0's weights everywhere), else itself."""
+    if not args.distributed:
+        return model
+    from micrograd.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model)
+
+
 def progress(iterable, desc, total=None):
     """A tqdm bar (on stderr) that vanishes when done; show the running loss with `bar.set_postfix`."""
-    return tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5, dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5, dynamic_ncols=True,
+                disable=_QUIET[0] or None)
 
 
 class History:
@@ -123,7 +174,7 @@ class History:
     def log(self, epoch, seconds=None, echo=True, **metrics):
         for key, value in metrics.items():
             self.epochs.setdefault(key, []).append((epoch, value))
-        if not echo:
+        if not echo or _QUIET[0]:
             return
         text = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
         tqdm.write(f"epoch {epoch}: {text}" + ("" if seconds is None else f" ({seconds:.1f} s)"))
@@ -158,6 +209,13 @@ def finish(args, history, model, optimizer=None, **metrics):
     The checkpoint `<out>/<name>.npz` holds {"model": state_dict, "optimizer": state_dict}; reload the
     weights with `model.load_state_dict(mg.load(path)["model"])`.
     """
+    model = getattr(model, "module", model)  # a DistributedDataParallel's replica: the plain model's keys
+    if args.distributed:
+        import micrograd.distributed as dist
+
+        dist.destroy_process_group()
+        if args.rank != 0:
+            return
     history.plot(os.path.join(args.out, f"{args.name}.png"), f"{args.name} ({args.backend} backend)")
     state = {"model": model.state_dict()}
     if optimizer is not None:
@@ -165,7 +223,8 @@ def finish(args, history, model, optimizer=None, **metrics):
     mg.save(state, os.path.join(args.out, f"{args.name}.npz"))
     seconds = time.perf_counter() - args.start
     values = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
-    print(f"result: example={args.name} backend={args.backend} {values} seconds={seconds:.2f}", flush=True)
+    ranks = f" ranks={args.world}" if args.distributed else ""
+    print(f"result: example={args.name} backend={args.backend}{ranks} {values} seconds={seconds:.2f}", flush=True)
 
 
 def bits(nats):

@@ -1,6 +1,7 @@
 """A multilayer perceptron on MNIST: 784 -> 512 -> 512 -> 10 with ReLU and dropout, Adam, cosine schedule.
 
     python examples/mlp_mnist.py [--backend numpy] [--epochs 12] [--limit 2000] [--out runs/mlp_mnist]
+    mpiexec -n 2 python -m mpi4py examples/mlp_mnist.py --distributed   (data-parallel: pip install -e ".[mpich]")
 
 Each 28x28 image is flattened to 784 pixels. Target: at least 98.0% test accuracy.
 """
@@ -55,23 +56,23 @@ def evaluate(model, loader):
 
 
 def main():
-    args = common.setup(common.parser(__doc__, epochs=12, batch_size=128, lr=1e-3), "mlp_mnist")
+    args = common.setup(common.parser(__doc__, epochs=12, batch_size=128, lr=1e-3, distributed=True), "mlp_mnist")
     (x_train, y_train), (x_test, y_test) = common.mnist(args.limit)
     train_set = TensorDataset(mg.as_tensor(x_train), mg.as_tensor(y_train))
     test_set = TensorDataset(mg.as_tensor(x_test), mg.as_tensor(y_test))
-    # Shuffled on a generator of its own: the order does not depend on how many numbers initialisation drew.
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              generator=mg.Generator().manual_seed(args.seed))
+    train_loader = common.train_loader(args, train_set)  # with --distributed: this rank's shard
     test_loader = DataLoader(test_set, batch_size=1000)
 
-    model = MLP()
+    model = common.wrap(args, MLP())  # with --distributed: gradients averaged across the ranks
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
+    if args.rank == 0:
+        print(f"{model}\nparameters: {sum(p.numel() for p in model.parameters()):,}; {args.backend} backend")
 
     history = common.History()
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
+        common.set_epoch(train_loader, epoch)
         train(args, model, train_loader, optimizer, epoch, history)
         scheduler.step()
         test_loss, test_accuracy = evaluate(model, test_loader)

@@ -268,3 +268,44 @@ def test_ddp_in_one_process_is_the_module(kind):
     finally:
         dist.destroy_process_group()
     assert isinstance(wrapped.module, nn.Module)
+
+
+@needs_mpi
+@pytest.mark.parametrize("name", ["mlp_mnist", "cnn_mnist"])
+def test_examples_train_data_parallel(tmp_path, name):
+    """`mpiexec -n 2 python -m mpi4py examples/<name>.py --distributed`: one result line, from rank 0."""
+    pytest.importorskip("tqdm")
+    example = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "mpi4py", str(example), "--distributed", "--limit", "256",
+           "--epochs", "1", "--batch-size", "64", "--out", str(tmp_path)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, start_new_session=True)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    results = [line for line in res.stdout.splitlines() if line.startswith("result:")]
+    assert len(results) == 1 and f"example={name}" in results[0] and "ranks=2" in results[0], res.stdout[-2000:]
+    assert (tmp_path / f"{name}.npz").exists() and (tmp_path / f"{name}.png").exists()
+    keys = list(mg.load(str(tmp_path / f"{name}.npz"))["model"])
+    assert keys and not any(k.startswith("module.") for k in keys), keys  # the plain model's checkpoint
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(__import__("micrograd").backend.unavailable_reason("cupy") is not None,
+                    reason=f"no CUDA device: {__import__('micrograd').backend.unavailable_reason('cupy')}")
+def test_nccl_world_size_one_on_the_device():
+    """The real NCCL path on one device (NCCL refuses two ranks on one device): DistributedDataParallel's gradients
+    through NCCL on the cupy backend give the plain model's training."""
+    code = (
+        "import numpy as np, micrograd as mg, micrograd.distributed as dist, distributed_programs as P\n"
+        "from micrograd.nn.parallel import DistributedDataParallel as DDP\n"
+        "dist.init_process_group('nccl')\n"
+        "assert dist.get_backend() == 'nccl' and dist.get_world_size() == 1\n"
+        "with mg.use_backend('cupy'):\n"
+        "    got = P.train(DDP(P.make_model('mlp', np.float64)), 'mlp', np.float64)\n"
+        "    ref = P.train(P.make_model('mlp', np.float64), 'mlp', np.float64)\n"
+        "for k, v in ref.items():\n"
+        "    np.testing.assert_allclose(got['module.' + k], v, rtol=1e-12, atol=1e-12)\n"
+        "t = mg.arange(4.0, backend='cupy'); dist.all_reduce(t); assert t.tolist() == [0.0, 1.0, 2.0, 3.0]\n"
+        "dist.destroy_process_group(); print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI", "MPI_", "OMPI_", "PMIX"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
