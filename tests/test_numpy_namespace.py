@@ -280,3 +280,14 @@ def test_linalg_extension_maps_onto_micrograd_linalg():
     t = np.asarray(a).requires_grad_()
     (g,) = mg.grad(np.linalg.slogdet(t)[1], t)
     numpy.testing.assert_allclose(g.numpy(), numpy.linalg.inv(a).T, rtol=1e-12)
+
+
+def test_a_zero_length_mask_dimension_selects_nothing():
+    """The standard's (and NumPy's) rule, which the Array API suite checks: a boolean mask dimension of length 0
+    matches any dimension. PyTorch raises there; micrograd follows the standard (and keeps PyTorch's error for
+    other mismatches)."""
+    for xs, ks in [((2,), (0,)), ((1, 3), (0,)), ((1, 3), (0, 3)), ((2, 3), (2, 0))]:
+        x = np.ones(xs)
+        assert x[np.zeros(ks, dtype=np.bool)].shape == numpy.ones(xs)[numpy.zeros(ks, bool)].shape
+    with pytest.raises(IndexError, match="shape of the mask"):
+        np.ones(3)[np.zeros(2, dtype=np.bool)]

@@ -365,7 +365,9 @@ def index_parts(x, index, op):
 
 
 def _check_masks(parts, shape):
-    """PyTorch's IndexError for a bool mask whose shape differs from the dims of x it covers."""
+    """PyTorch's IndexError for a bool mask whose shape differs from the dims of x it covers. A mask dim of length
+    0 is accepted on any dim and selects nothing, as NumPy and the Array API standard index (PyTorch raises
+    there: the one place micrograd accepts what PyTorch refuses, so that micrograd.numpy keeps the standard)."""
     def width(p):
         if p is None or p is Ellipsis or isinstance(p, (bool, np.bool_)):
             return 0
@@ -377,7 +379,7 @@ def _check_masks(parts, shape):
             continue
         if width(p) and getattr(p, "ndim", 0) and p.dtype.kind == "b":
             for k, n in enumerate(p.shape):
-                if dim + k < len(shape) and n != shape[dim + k]:
+                if dim + k < len(shape) and n != shape[dim + k] and n != 0:
                     raise IndexError(f"The shape of the mask {list(p.shape)} at index {k} does not match the shape "
                                      f"of the indexed tensor {list(shape)} at index {dim + k}")
         dim += width(p)
