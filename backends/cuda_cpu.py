@@ -4,8 +4,8 @@ launched with the grid, block and arguments the cupy backend passes to CuPy.
 Every kernel of backends/cupy.py is one thread per output element, with at most `atomicAdd`: no shared memory, no
 barriers, no warp intrinsics. Such a kernel runs on a CPU as written, one CUDA thread after another. HEADER stands
 in for the CUDA built-ins these kernels use:
-- `threadIdx`, `blockIdx`, `blockDim` and `gridDim` (unsigned int fields, as CUDA's) are set by the launch loop,
-  which walks the blocks of the grid in order and the threads of each block in order;
+- `threadIdx`, `blockIdx`, `blockDim` and `gridDim` (unsigned int fields, as CUDA's; one set per OS thread) are set
+  by the launch loop, which walks the blocks of the grid in order and the threads of each block in order;
 - `atomicAdd` is a plain add (the loop is sequential), returning the old value as CUDA's does;
 - the CUDA math functions are C++'s (<cmath> has the float and double overloads), and the `__global__`,
   `__device__` and `__forceinline__` qualifiers are dropped.
@@ -38,7 +38,7 @@ HEADER = r"""
 #include <math.h>
 #include <cstdint>
 struct mg_uint3 { unsigned int x, y, z; };
-static mg_uint3 threadIdx, blockIdx, blockDim, gridDim;
+static thread_local mg_uint3 threadIdx, blockIdx, blockDim, gridDim;
 #define __global__
 #define __device__
 #define __host__
@@ -200,8 +200,13 @@ class Kernel:
     def __call__(self, grid, block, args, blocks=None):
         """Run every thread of `grid` x `block` (tuples of up to 3), or only the blocks in range(*blocks) (blocks are
         numbered x fastest), with `args` as CuPy takes them: arrays for pointers, NumPy scalars of the declared
-        type for values."""
+        type for values. A launch a CUDA device would refuse (CUDA's limits) is refused here too."""
         grid, block = (tuple(grid) + (1, 1))[:3], (tuple(block) + (1, 1))[:3]
+        if (not all(isinstance(v, (int, np.integer)) and v >= 1 for v in grid + block)
+                or block[0] > 1024 or block[1] > 1024 or block[2] > 64 or block[0] * block[1] * block[2] > 1024
+                or grid[0] > 2**31 - 1 or grid[1] > 65535 or grid[2] > 65535):
+            raise ValueError(f"kernel {self.name}: launch grid {grid} x block {block} is outside CUDA's limits "
+                             "(block at most (1024, 1024, 64) and 1024 threads; grid at most (2**31-1, 65535, 65535))")
         nblocks = grid[0] * grid[1] * grid[2]
         first, last = (0, nblocks) if blocks is None else blocks
         held, pointers = self._pack(tuple(args))

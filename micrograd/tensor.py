@@ -361,7 +361,7 @@ class Tensor:
         wrapped = reverse.PostAccumulateHook(hook)
         self._hooks.append(wrapped)
         reverse.POST_HOOKS[0] += 1
-        return RemovableHandle(self._hooks, wrapped)
+        return RemovableHandle(self._hooks, wrapped, on_remove=reverse.post_hook_removed)
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate the gradient of this tensor into `.grad` of every leaf that requires grad.

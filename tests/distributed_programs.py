@@ -141,23 +141,56 @@ def scenario_batchnorm(out):
     dist.destroy_process_group()
 
 
+class _ThreeHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used, self.sometimes, self.unused = nn.Linear(3, 2), nn.Linear(3, 2), nn.Linear(3, 2)
+
+    def forward(self, x, sometimes=False):
+        y = self.used(x)
+        return y + self.sometimes(x) if sometimes else y
+
+
 def scenario_unused_and_no_sync(out):
-    """A parameter without a gradient is reduced as zeros; no_sync accumulates locally, then averages."""
+    """Each parameter its own bucket; a head used on rank 0 only (the ranks' buckets fill in different orders); a
+    step after zero_grad(set_to_none=False); no_sync decided by where the forward ran, as PyTorch."""
+    import micrograd.nn.parallel.distributed as ddp_module
+
     dist.init_process_group("mpi")
     rank = dist.get_rank()
+    ddp_module.FIRST_BUCKET_BYTES = 16
     mg.manual_seed(0)
-    model = DDP(nn.ModuleDict({"used": nn.Linear(3, 2).double(), "unused": nn.Linear(3, 2).double()}))
+    model = DDP(_ThreeHeads().double(), bucket_cap_mb=16 / 2**20)
+    assert len(model._buckets) == 6
+    heads = model.module
     x = mg.tensor(np.full((2, 3), rank + 1.0))
-    model.module["used"](x).sum().backward()
-    res = {"used_grad": model.module["used"].weight.grad.numpy().copy(),
-           "unused_grad": model.module["unused"].weight.grad.numpy().copy()}
+    res = {}
+
+    def grads(tag):
+        for name in ("used", "sometimes", "unused"):
+            g = getattr(heads, name).weight.grad
+            res[f"{tag}_{name}"] = np.full((2, 3), np.nan) if g is None else g.numpy().copy()
+
+    model(x, sometimes=rank == 0).sum().backward()
+    grads("a")
+    for p in model.parameters():
+        p.grad = mg.zeros_like(p) if p.grad is None else p.grad.zero_()  # zero_grad(set_to_none=False)
+    model(x).sum().backward()
+    grads("b")
     for p in model.parameters():
         p.grad = None
     with model.no_sync():
-        model.module["used"](x).sum().backward()
-    res["local"] = model.module["used"].weight.grad.numpy().copy()
-    model.module["used"](x).sum().backward()
-    res["accumulated"] = model.module["used"].weight.grad.numpy().copy()
+        y = model(x)
+    y.sum().backward()  # the forward ran inside no_sync: no exchange
+    grads("c")
+    model(x).sum().backward()  # averages what accumulated
+    grads("d")
+    for p in model.parameters():
+        p.grad = None
+    y = model(x)
+    with model.no_sync():
+        y.sum().backward()  # the forward ran outside: exchanged
+    grads("e")
     _out(f"{out}.{rank}.npz", **res)
     dist.destroy_process_group()
 
@@ -201,8 +234,9 @@ def scenario_fault(kind, timeout="30"):
     time.sleep(60)  # never reached when the job ends as it should
 
 
-def scenario_nccl(out):
-    """The NCCL path's Python code over a stand-in NCCL built on MPI (no GPU here): DDP on the cupy stand-in."""
+def scenario_standin(which, out):
+    """DDP and the collectives on the cupy stand-in (tensors that report a CUDA device; no GPU here): "nccl" runs
+    the NCCL path's Python code over a stand-in NCCL built on MPI; "mpi" stages device memory through the host."""
     sys.path.insert(0, os.path.dirname(__file__))
     import cupy_standin
     import nccl_standin
@@ -210,9 +244,18 @@ def scenario_nccl(out):
 
     registry.register("cupy-standin", cupy_standin.backend("cupy-standin"))
     fake = nccl_standin.make(registry.backend_object("cupy-standin").xp)
-    dist.init_process_group("nccl", _nccl=fake)
+    if which == "nccl":
+        dist.init_process_group("nccl", _nccl=fake)
+    else:
+        dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     with mg.use_backend("cupy-standin"):
+        t = mg.arange(4.0) * (rank + 1)
+        dist.all_reduce(t)
+        parts = [mg.zeros(4) for _ in range(world)]
+        dist.all_gather(parts, t)
+        dist.broadcast(t, 1)
+        collectives = np.stack([t.numpy()] + [p.numpy() for p in parts])
         model = DDP(make_model("mlp", np.float64))
         opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         per = GLOBAL_BATCH // world
@@ -223,7 +266,8 @@ def scenario_nccl(out):
             loss.backward()
             opt.step()
         params = {n: p.detach().numpy() for n, p in model.module.named_parameters()}
-    params["calls"] = np.array(fake.calls)
+    params["calls"] = np.array(fake.calls + ["none"])
+    params["collectives"] = collectives
     _out(f"{out}.{rank}.npz", **params)
     dist.destroy_process_group()
 

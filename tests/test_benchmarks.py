@@ -4,6 +4,7 @@ Timings are not checked here: speed is measured by running benchmarks/run.py, ne
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -69,3 +70,22 @@ def test_bench_func_prints_each_transform_against_torch_func():
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
     assert set(rows) == {"jacrev", "jacfwd", "hessian", "row"}, proc.stdout
     assert rows["jacrev"].endswith("[<= 1.5]") and rows["hessian"].endswith("[<= 2.0]"), proc.stdout
+
+
+def test_bench_distributed_quick_prints_scaling_exchange_and_allreduce():
+    """benchmarks/bench_distributed.py --quick launches itself under mpiexec -n 1 and -n 2 and prints the scaling
+    table, the target line, the exchange table and the raw allreduce rows (figures unchecked)."""
+    import pytest
+    pytest.importorskip("mpi4py", reason="bench_distributed needs mpi4py (pip install -e '.[mpich]')")
+    script = os.path.join(ROOT, "benchmarks", "bench_distributed.py")
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if not os.access(beside, os.X_OK) and shutil.which("mpiexec") is None:
+        pytest.skip("bench_distributed needs mpiexec (pip install -e '.[mpich]' brings MPICH's)")
+    proc = subprocess.run([sys.executable, script, "--quick", "--reps", "10"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "target: weak-scaling efficiency at 2 ranks, MLP step, per-rank batch 1024:" in out, out
+    for row in ("mlp             1024", "cnn               64", "mlp 1024", "cnn 64", "8 B", "1 MiB", "16 MiB"):
+        assert any(line.startswith(row) for line in out.splitlines()), f"no row {row!r} in:\n{out}"
+    assert "load average (1, 5, 15 min)" in out, out

@@ -78,7 +78,9 @@ def test_max_pool2d_and_backward(standin, dt, shape, k, s):
 
 @pytest.mark.parametrize("dt", DTYPES)
 def test_max_pool2d_backward_accumulates_repeated_indices(standin, dt):
-    """Every window of a plane picking the same input: all of them add into it."""
+    """Every window of a plane picking the same input: all of them add into it, at the right place (a wrong atomicAdd
+    target fails here). The build runs threads one after another, so it cannot show a race between them: a plain +=
+    in place of atomicAdd would pass here; only the device's run (tests/test_cupy_backend.py, -m gpu) can tell."""
     g = _images((2, 3, 4, 5), dt)
     idx = np.zeros(g.shape, np.int64)
     idx[:, :, 1:, :] = 7
@@ -232,6 +234,16 @@ def test_constructs_the_build_cannot_model_are_refused(body, what):
     src = f'typedef float T;\nextern "C" __global__ void mg_test(T* x) {{ {body} }}\n'
     with pytest.raises(cuda_cpu.CannotRunOnCpu, match=f"kernel mg_test uses {re.escape(what)}.*cannot run on the CPU build"):
         cuda_cpu.kernel(src, "mg_test")
+
+
+def test_launches_outside_cudas_limits_are_refused():
+    src, entry = cupy_backend.raw_source("mg_max_pool2d_backward", "float32")
+    k = cuda_cpu.kernel(src, entry)
+    args = (np.zeros(4, np.float32), np.zeros(4, np.int64), np.zeros(4, np.float32), np.int64(4), np.int64(4),
+            np.int64(4))
+    for grid, block in [((1,), (2048,)), ((1,), (32, 64)), ((1, 70000), (1,)), ((0,), (4,))]:
+        with pytest.raises(ValueError, match="outside CUDA's limits"):
+            k(grid, block, args)
 
 
 def test_arguments_are_checked_against_the_kernels_parameters():

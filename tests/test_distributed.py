@@ -104,13 +104,25 @@ def test_batchnorm_buffers_come_from_rank_0_and_statistics_from_each_shard(tmp_p
 
 
 @needs_mpi
-def test_unused_parameters_and_no_sync(tmp_path):
+def test_unused_parameters_bucket_order_and_no_sync(tmp_path):
     ranks = run_ok(tmp_path, "unused_and_no_sync")
+    full = lambda v: np.full((2, 3), v)  # noqa: E731
     for r, res in enumerate(ranks):
-        np.testing.assert_array_equal(res["unused_grad"], np.zeros((2, 3)))
-        np.testing.assert_allclose(res["used_grad"], np.full((2, 3), (2 * 1.0 + 2 * 2.0) / 2))  # the mean of 2, 4
-        np.testing.assert_allclose(res["local"], np.full((2, 3), 2.0 * (r + 1)))  # no exchange inside no_sync
-        np.testing.assert_allclose(res["accumulated"], np.full((2, 3), (4.0 + 8.0) / 2))
+        # a head used on rank 0 only: its gradient averaged with rank 1's zeros, whatever order buckets filled in
+        np.testing.assert_allclose(res["a_used"], full((2.0 + 4.0) / 2))
+        np.testing.assert_allclose(res["a_sometimes"], full(2.0 / 2))
+        assert np.isnan(res["a_unused"]).all()  # no rank used it: .grad stays None, as PyTorch's
+        # after zero_grad(set_to_none=False), an unused parameter's zeroed .grad is what it contributes
+        np.testing.assert_allclose(res["b_used"], full(3.0))
+        np.testing.assert_array_equal(res["b_sometimes"], full(0.0))
+        np.testing.assert_array_equal(res["b_unused"], full(0.0))  # a zero .grad nobody used stays zero
+        np.testing.assert_allclose(res["c_used"], full(2.0 * (r + 1)))  # forward inside no_sync: local
+        np.testing.assert_allclose(res["d_used"], full((4.0 + 8.0) / 2))  # the accumulated gradients averaged
+        np.testing.assert_allclose(res["e_used"], full(3.0))  # forward outside no_sync: exchanged
+        assert np.isnan(res["e_sometimes"]).all()  # no rank used it, and no .grad before: stays None
+    for key in ranks[0]:
+        if not key.startswith("c_"):
+            np.testing.assert_array_equal(ranks[0][key], ranks[1][key], err_msg=key)
 
 
 @needs_mpi
@@ -125,14 +137,22 @@ def test_sampler_shards_are_disjoint_and_cover(tmp_path):
 
 
 @needs_mpi
-def test_the_nccl_path_through_a_standin_communicator(tmp_path):
-    ranks = run_ok(tmp_path, "nccl")
+@pytest.mark.parametrize("which", ["nccl", "mpi"])
+def test_device_tensors_through_nccl_and_through_mpi(tmp_path, which):
+    """On the cupy stand-in (tensors on "cuda:0", no GPU): "nccl" runs the NCCL path's code over a stand-in NCCL;
+    "mpi" stages device memory through the host. Both train as one process does."""
+    ranks = run_ok(tmp_path, "standin", which)
     ref = programs.train(programs.make_model("mlp", np.float64), "mlp", np.float64)
     for name, value in ref.items():
         np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
         np.testing.assert_allclose(ranks[0][name], value, rtol=1e-12, atol=1e-12)
+    for res in ranks:
+        np.testing.assert_array_equal(res["collectives"], [np.arange(4.0) * 3] * 3)
     calls = ranks[0]["calls"].tolist()
-    assert "bcast" in calls and calls.count("allReduce") >= programs.STEPS
+    if which == "nccl":
+        assert "bcast" in calls and "allGather" in calls and calls.count("allReduce") >= programs.STEPS
+    else:
+        assert calls == ["none"]
 
 
 @needs_mpi
@@ -181,7 +201,7 @@ def test_world_size_one_without_a_launcher():
 def test_errors_name_the_problem():
     import micrograd.distributed as dist
 
-    with pytest.raises(RuntimeError, match="Default process group has not been initialized"):
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.get_rank()
     with pytest.raises(ValueError, match="backend 'ucc' is not available in micrograd"):
         dist.init_process_group("ucc")
@@ -242,13 +262,55 @@ def test_post_accumulate_hooks_run_before_the_backward_ends():
     events = []
     first, last = mg.ones(3, requires_grad=True), mg.ones(3, requires_grad=True)
     first.register_post_accumulate_grad_hook(lambda t: events.append("first"))
-    last.register_post_accumulate_grad_hook(lambda t: (events.append("last"),
-                                                       queue_callback(lambda: events.append("end"))))
+
+    def on_last(t):
+        events.append("last")
+        queue_callback(lambda: (events.append("end"), queue_callback(lambda: events.append("queued by a callback"))))
+    last.register_post_accumulate_grad_hook(on_last)
     h = (first * 2).tanh() * 3
     (h * last).sum().backward()
-    assert events == ["last", "first", "end"]
+    assert events == ["last", "first", "end", "queued by a callback"]
     with pytest.raises(RuntimeError, match="no backward pass is running"):
         queue_callback(lambda: None)
+
+
+def test_post_accumulate_hooks_with_no_gradient_and_wrong_returns_against_pytorch():
+    """A leaf in the graph whose gradient is None still has its hook run (.grad unchanged), as PyTorch; a hook
+    returning something is an error."""
+    torch = pytest.importorskip("torch")
+    logs = {}
+    for lib in (mg, torch):
+        class NoGradForX(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                return x * w
+
+            @staticmethod
+            def backward(ctx, g):
+                return None, g
+
+        log = logs[lib.__name__] = []
+        x = lib.ones(2, requires_grad=True)
+        w = lib.ones(2, requires_grad=True)
+        x.register_post_accumulate_grad_hook(lambda t: log.append(("x", t.grad)))
+        w.register_post_accumulate_grad_hook(lambda t: log.append(("w", t.grad.tolist())))
+        NoGradForX.apply(x * 2, w).sum().backward()
+        z = lib.ones(2, requires_grad=True)
+        z.register_post_accumulate_grad_hook(lambda t: 1)
+        with pytest.raises((TypeError, RuntimeError)):
+            (z * 2).sum().backward()
+    assert sorted(logs["micrograd"], key=str) == sorted(logs["torch"], key=str)
+
+
+def test_a_gradient_a_hook_kept_is_not_shared_with_grad():
+    """y = p + 0 with a hook keeping y's gradient: p.grad must be its own array (DDP writes into .grad)."""
+    p = mg.ones(3, requires_grad=True)
+    kept = []
+    y = p + 0
+    y.register_hook(lambda g: kept.append(g))
+    (y * 2).sum().backward()
+    p.grad.zero_()
+    assert kept[0].tolist() == [2.0, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("kind", ["mlp", "lstm"])

@@ -30,24 +30,28 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None, le
     token, anomaly_token = _grad_enabled.set(bool(create_graph)), _anomaly.set(False)
     current_token = _current.set(grads)
     try:
-        for node in order:
-            out_grads = grads.take(node)  # the gradients of its outputs (None: nothing to propagate)
-            if out_grads is None:
-                continue
-            if level is None:
-                in_grads = _call_backward(node, out_grads, retain_graph)
-            else:
-                in_grads = _call_backward_batched(node, out_grads, retain_graph, level)
-            grads.accumulate(node, in_grads)  # into the slots of its inputs
-        results = grads.finish()
+        try:
+            for node in order:
+                out_grads = grads.take(node)  # the gradients of its outputs (None: nothing to propagate)
+                if out_grads is None:
+                    continue
+                if level is None:
+                    in_grads = _call_backward(node, out_grads, retain_graph)
+                else:
+                    in_grads = _call_backward_batched(node, out_grads, retain_graph, level)
+                grads.accumulate(node, in_grads)  # into the slots of its inputs
+            results = grads.finish()
+        finally:
+            _anomaly.reset(anomaly_token)
+            _grad_enabled.reset(token)
+        k = 0
+        while k < len(grads.callbacks):  # queue_callback's, once every gradient is stored (they may queue more)
+            grads.callbacks[k]()
+            k += 1
+        return results
     finally:
-        _anomaly.reset(anomaly_token)
-        _grad_enabled.reset(token)
-        callbacks, grads.callbacks = grads.callbacks, None
+        grads.callbacks = None
         _current.reset(current_token)
-    for callback in callbacks:  # queue_callback's, once every gradient is stored
-        callback()
-    return results
 
 
 class PostAccumulateHook:
@@ -60,8 +64,18 @@ class PostAccumulateHook:
         self.fn = fn
 
 
-POST_HOOKS = [0]  # registrations so far: until the first, backward does no per-leaf bookkeeping for them
+POST_HOOKS = [0]  # registered and not removed: while none, backward does no per-leaf bookkeeping for them
+
+
+def post_hook_removed():
+    POST_HOOKS[0] -= 1
 _current = ContextVar("current_backward", default=None)
+
+
+def current_pass():
+    """An object standing for the backward pass now running (None outside one): DistributedDataParallel tells passes
+    apart by it."""
+    return _current.get()
 
 
 def queue_callback(callback):
@@ -155,7 +169,7 @@ class _Gradients:
         self.want = None  # for grad(): (id of node or leaf, output index) -> positions in targets
         self.results = []
         self.needed = None  # for grad(): ids of the nodes whose backward leads to a target
-        self.pending = None  # id(leaf) -> edges still to deliver, for leaves with post-accumulate hooks
+        self.pending = None  # id(leaf) -> [edges still to deliver, leaf], for leaves with post-accumulate hooks
         self.callbacks = []
         if targets is not None:
             self.want = {}
@@ -203,6 +217,7 @@ class _Gradients:
         if node.ctx._released:
             raise RuntimeError(RELEASED)
         if node.hooks:
+            self.seen_arrays.update(id(g._data) for g in grads if g is not None)  # a hook may keep them
             _run_hooks(node, grads)
         if node.retained and self.want is None:
             for i, ref in node.retained.items():
@@ -246,23 +261,24 @@ class _Gradients:
 
     def _delivered(self, leaf):
         """One more edge into a hooked leaf is done: after its last, store its gradient and run its hooks now."""
-        self.pending[id(leaf)] -= 1
-        if not self.pending[id(leaf)]:
+        entry = self.pending[id(leaf)]
+        entry[0] -= 1
+        if not entry[0]:
             del self.pending[id(leaf)]
             slot = self.slots.pop(leaf, None)
             if slot is not None:
                 self._store_leaf(leaf, slot[0])
+            else:  # every edge brought None: .grad stays as it is, and the hooks still run, as PyTorch's
+                _post_hooks(leaf)
 
     def _store_leaf(self, leaf, g):
-        hooks = leaf._hooks or ()
-        for hook in hooks:
+        for hook in leaf._hooks or ():
             if type(hook) is not PostAccumulateHook:
+                self.seen_arrays.add(id(g._data))  # the hook may keep it: .grad must not share it
                 new = hook(g)
                 g = g if new is None else new
         _store_grad(leaf, g, self.create_graph, self.seen_arrays)
-        for hook in list(hooks):
-            if type(hook) is PostAccumulateHook:
-                hook.fn(leaf)
+        _post_hooks(leaf)
 
     def finish(self):
         """Leaves: run their hooks, then store their gradients in `.grad` (or return the targets' for grad())."""
@@ -276,19 +292,31 @@ class _Gradients:
                     self.results[k] = g
             else:
                 self._store_leaf(leaf, g)
+        if self.pending:  # hooked leaves of the graph that no gradient reached: their hooks still run
+            for _, leaf in list(self.pending.values()):
+                _post_hooks(leaf)
+            self.pending = None
         return self.results
 
 
 def _hooked_leaf_edges(order):
-    """id(leaf) -> the number of edges into it, for the leaves of `order` with post-accumulate hooks."""
+    """id(leaf) -> [the number of edges into it, leaf], for the leaves of `order` with post-accumulate hooks."""
     counts = {}
     for node in order:
         for edge in node.edges:
             if edge is not None and type(edge[0]) is not Node:
                 leaf = edge[0]
                 if leaf._hooks and any(type(h) is PostAccumulateHook for h in leaf._hooks):
-                    counts[id(leaf)] = counts.get(id(leaf), 0) + 1
+                    counts.setdefault(id(leaf), [0, leaf])[0] += 1
     return counts
+
+
+def _post_hooks(leaf):
+    for hook in list(leaf._hooks or ()):
+        if type(hook) is PostAccumulateHook:
+            out = hook.fn(leaf)
+            if out is not None:
+                raise TypeError(f"a post accumulate grad hook must return None; it returned {type(out).__name__}")
 
 
 def _run_hooks(node, grads):

@@ -16,9 +16,11 @@ than one process: a program run without one is a world of size 1 that needs no M
 Faults end the job, never hang it:
 - an exception that reaches the top of any rank prints "rank R of N failed" with its traceback and aborts every
   rank (`MPI_Abort`, installed as sys.excepthook; `python -m mpi4py` does the same for its script);
-- every collective waits with a deadline (`timeout` of init_process_group, 30 minutes by default): a rank that
+- every MPI collective waits with a deadline (`timeout` of init_process_group, 30 minutes by default): a rank that
   does not join within it (stalled, or looping) makes the waiting ranks abort the job, naming the collective;
 - a rank killed by a signal makes `mpiexec` end the others.
+NCCL collectives (backend "nccl") are queued on the device's stream and have no deadline of their own: a stalled
+rank there is caught only at the next MPI collective (objects, barrier) or by the launcher.
 
 Tensors are reduced on their own storage: NumPy arrays (numpy and numba backends) go to MPI directly; with the
 cupy backend, "mpi" stages through host memory and "nccl" runs NCCL on the device's current stream (the unique
@@ -204,6 +206,9 @@ class _NcclComm:
                      ReduceOp.MIN: nccl.NCCL_MIN, ReduceOp.MAX: nccl.NCCL_MAX}
 
     def _args(self, a, what):
+        if not isinstance(a, self.xp.ndarray):
+            raise TypeError(f"micrograd.distributed.{what}: backend 'nccl' takes device arrays; got "
+                            f"{type(a).__name__}")
         if a.dtype not in self._types:
             raise TypeError(f"micrograd.distributed.{what}: NCCL does not reduce {a.dtype}")
         return _address(a), a.size, self._types[a.dtype], self.xp.cuda.get_current_stream().ptr
@@ -354,22 +359,24 @@ def destroy_process_group(group=None):
     global _group
     g = _default(group, "destroy_process_group")
     g.comm.barrier()
+    global _previous_excepthook
     if _previous_excepthook is not None:
         sys.excepthook = _previous_excepthook
+        _previous_excepthook = None
     _group = None
 
 
 def _default(group, what):
     if group is not None and group is not _group:
         raise ValueError(f"micrograd.distributed.{what}: only the default group (group=None) exists")
-    if _group is None:
-        raise RuntimeError(f"micrograd.distributed.{what}: Default process group has not been initialized, please "
-                           "make sure to call init_process_group.")
+    if _group is None:  # PyTorch's ValueError
+        raise ValueError(f"micrograd.distributed.{what}: Default process group has not been initialized, please "
+                         "make sure to call init_process_group.")
     return _group
 
 
 def get_rank(group=None):
-    """This process's rank, 0 … world size - 1 (0 without a process group, as PyTorch's -1 would be unusable)."""
+    """This process's rank, 0 … world size - 1."""
     return _default(group, "get_rank").rank
 
 
@@ -423,10 +430,13 @@ def _staged(g, t):
     """The array the communicator works on for tensor t (its own storage where it can), and a function writing a
     result back into t (None when the array is t's storage)."""
     a = t._data
-    device = not isinstance(a, np.ndarray)
+    device = not str(t._backend.device).startswith("cpu")
     if device and not isinstance(g.comm, _NcclComm):
         host = np.ascontiguousarray(t._backend.to_numpy(a))
-        return host, lambda: t._data.__setitem__(Ellipsis, t._backend.asarray(host).reshape(a.shape))
+        return host, lambda: t._data.__setitem__(Ellipsis, t._backend.asarray(host, a.dtype).reshape(a.shape))
+    if not device and isinstance(g.comm, _NcclComm):
+        raise TypeError(f"micrograd.distributed: backend 'nccl' takes tensors on a CUDA device (the cupy backend); "
+                        f"got one on {t._backend.device} (backend {t._backend.name!r})")
     if a.flags.c_contiguous:
         return a, None
     flat = t._backend.copy(a)
@@ -487,7 +497,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     g.comm.allgather(send, recv, "all_gather")
     for k, t in enumerate(tensor_list):
         part = recv[k].reshape(tuple(tensor.shape))
-        t._data[...] = part if isinstance(t._data, type(part)) else t._backend.asarray(part)
+        t._data[...] = part if isinstance(t._data, type(part)) else t._backend.asarray(part, t._data.dtype)
         counter(t)[0] += 1
     return _Work() if async_op else None
 

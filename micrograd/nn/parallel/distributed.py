@@ -11,17 +11,20 @@ post-accumulate-grad hook copies its new gradient into its bucket; when a bucket
 non-blocking allreduce starts, while backward goes on computing the rest (the later hooks also drive MPI's
 progress). At the end of backward every bucket is waited for, divided by the world size and copied back into
 `.grad`. A parameter that got no gradient this step is reduced as zeros (its `.grad` becomes zeros, as with
-PyTorch's find_unused_parameters). Inside `no_sync()` gradients accumulate locally; the next backward outside it
-averages the accumulated ones. With broadcast_buffers, rank 0's buffers are broadcast before each forward, as
-PyTorch does; batch statistics in training are each rank's own shard's.
+PyTorch's find_unused_parameters; one whose .grad exists contributes it as it stands). Buckets start in bucket
+order on every rank, whatever order their gradients arrive in, since MPI matches collectives by order. A parameter
+no rank used this step keeps .grad None (a small allreduce of who used what, after the buckets). A forward run
+inside `no_sync()` (or without grad) is followed by a backward that accumulates locally; the next backward after a
+forward outside it averages the accumulated gradients. Before a synchronised forward, rank 0's buffers are broadcast
+(broadcast_buffers), as PyTorch does; batch statistics in training are each rank's own shard's.
 """
 import contextlib
 
 import numpy as np
 
 from ... import distributed as dist
-from ...autograd import no_grad
-from ...autograd.reverse import queue_callback
+from ...autograd import is_grad_enabled, no_grad
+from ...autograd import reverse
 from ..module import Module
 
 FIRST_BUCKET_BYTES = 1 << 20  # PyTorch's first bucket: about 1 MiB
@@ -36,12 +39,11 @@ class _Bucket:
             n += p.numel()
         self.buffer = backend.zeros((n,), dtype)
         self.backend = backend
-        self.ready = 0
-        self.request = None
-        self.staged = None
+        self.reset()
 
     def reset(self):
-        self.ready, self.request, self.staged = 0, None, None
+        self.done = [False] * len(self.params)  # which slots hold this step's gradient
+        self.ready, self.request, self.staged, self.started = 0, None, None, False
 
 
 class DistributedDataParallel(Module):
@@ -68,7 +70,9 @@ class DistributedDataParallel(Module):
             for _, t in self._state():
                 dist.broadcast(t, 0)
         self._buckets, self._where = self._make_buckets()
-        self._pending = False
+        self._pass = None  # the backward pass whose gradients the buckets hold (reverse.current_pass())
+        self._next = 0  # buckets start in order on every rank: MPI matches collectives by their order
+        self._sync_backward = True  # decided at forward time, as PyTorch: no_sync around the forward counts
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready)
                          for b in self._buckets for p in b.params]
 
@@ -77,7 +81,7 @@ class DistributedDataParallel(Module):
         return list(self.module.named_parameters()) + list(self.module.named_buffers())
 
     def _check_same_structure(self):
-        mine = [(n, tuple(t.shape), str(t.dtype)) for n, t in self._state()]
+        mine = [(n, tuple(t.shape), str(t.dtype), bool(t.requires_grad)) for n, t in self._state()]
         every = [None] * self._group.size
         dist.all_gather_object(every, mine)
         for r, theirs in enumerate(every):
@@ -110,7 +114,10 @@ class DistributedDataParallel(Module):
 
     # ---- forward ----
     def forward(self, *inputs, **kwargs):
-        if self.broadcast_buffers and self._group.size > 1 and self.module.training:
+        # As PyTorch's: a forward with grad enabled outside no_sync is followed by a synchronised backward, and
+        # rank 0's buffers are broadcast before it.
+        self._sync_backward = is_grad_enabled() and self.require_backward_grad_sync
+        if self._sync_backward and self.broadcast_buffers and self._group.size > 1:
             with no_grad():
                 for _, buf in self.module.named_buffers():
                     dist.broadcast(buf, 0)
@@ -118,8 +125,8 @@ class DistributedDataParallel(Module):
 
     @contextlib.contextmanager
     def no_sync(self):
-        """Within the block, backward accumulates gradients locally (no exchange); the first backward after it
-        averages the accumulated gradients."""
+        """A forward run within the block is followed by a backward that accumulates gradients locally (no exchange);
+        the backward after the next forward outside it averages the accumulated gradients (PyTorch's rule)."""
         previous = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
         try:
@@ -129,21 +136,27 @@ class DistributedDataParallel(Module):
 
     # ---- backward ----
     def _grad_ready(self, p):
-        if not self.require_backward_grad_sync:
+        if not self._sync_backward:
             return
-        if not self._pending:
-            self._pending = True
+        current = reverse.current_pass()
+        if current is not self._pass:  # the first gradient of a new backward pass (an aborted one is dropped)
+            self._pass = current
+            self._next = 0
             for b in self._buckets:
                 b.reset()
-            queue_callback(self._finish)
+            reverse.queue_callback(self._finish)
         bucket, k = self._where[id(p)]
+        if not bucket.done[k]:
+            bucket.done[k] = True
+            bucket.ready += 1
         self._copy_in(bucket, k, p)
-        bucket.ready += 1
-        if bucket.ready == len(bucket.params):
-            self._start(bucket)
+        while self._next < len(self._buckets) and self._buckets[self._next].ready == len(self._buckets[self._next].params):
+            self._start(self._buckets[self._next])
+            self._next += 1
         self._progress()
 
     def _copy_in(self, bucket, k, p):
+        """p's .grad (zeros when it has none) into its slot of the bucket."""
         n, off = p.numel(), bucket.offsets[k]
         view = bucket.buffer[off:off + n]
         if p.grad is None:
@@ -154,10 +167,11 @@ class DistributedDataParallel(Module):
     def _start(self, bucket):
         comm = self._group.comm
         buf = bucket.buffer
-        if not isinstance(buf, np.ndarray) and not isinstance(comm, dist._NcclComm):  # device array over MPI
-            bucket.staged = np.ascontiguousarray(bucket.backend.to_numpy(buf))
+        if _on_device(bucket.backend) and not isinstance(comm, dist._NcclComm):  # device memory over MPI: staged
+            bucket.staged = bucket.backend.to_numpy(buf).copy()
             buf = bucket.staged
         bucket.request = comm.allreduce(buf, dist.ReduceOp.SUM, "all_reduce (DistributedDataParallel gradients)")
+        bucket.started = True
 
     def _progress(self):
         """Let MPI move the started buckets along (MPICH progresses non-blocking operations inside MPI calls)."""
@@ -166,31 +180,45 @@ class DistributedDataParallel(Module):
                 b.request.Test()
 
     def _finish(self):
-        self._pending = False
         comm, size = self._group.comm, self._group.size
-        for b in self._buckets:
-            if b.request is None and b.ready < len(b.params):  # parameters without a gradient this step: zeros
-                for k, p in enumerate(b.params):
-                    if p.grad is None:
-                        b.buffer[b.offsets[k]:b.offsets[k] + p.numel()] = 0
-                self._start(b)
+        self._pass = None
+        for b in self._buckets[self._next:]:  # the rest, in order: parameters without a gradient this step
+            for k, p in enumerate(b.params):  # contribute their .grad as it stands (zeros when None), as PyTorch
+                if not b.done[k]:
+                    self._copy_in(b, k, p)
+            self._start(b)
+        self._next = len(self._buckets)
+        # Which parameters got a gradient on some rank (after every bucket, so the order matches on all ranks): one
+        # that none used keeps .grad None, as PyTorch's.
+        used = np.array([d for b in self._buckets for d in b.done], np.uint8)
+        used_request = comm.allreduce(used, dist.ReduceOp.MAX, "all_reduce (DistributedDataParallel used parameters)")
+        from ...tensor import Tensor
         for b in self._buckets:
             comm.wait(b.request, "all_reduce (DistributedDataParallel gradients)")
+        comm.wait(used_request, "all_reduce (DistributedDataParallel used parameters)")
+        k_used = 0
+        for b in self._buckets:
             if b.staged is not None:
-                b.buffer[...] = b.backend.asarray(b.staged)
+                b.buffer[...] = b.backend.asarray(b.staged, b.buffer.dtype)
             b.buffer /= size
             for k, p in enumerate(b.params):
+                anywhere = bool(used[k_used])
+                k_used += 1
                 flat = b.buffer[b.offsets[k]:b.offsets[k] + p.numel()].reshape(tuple(p.shape))
                 if p.grad is None:
-                    from ...tensor import Tensor
-                    p.grad = Tensor._make(b.backend.copy(flat), b.backend, False, None, 0)
+                    if anywhere:
+                        p.grad = Tensor._make(b.backend.copy(flat), b.backend, False, None, 0)
                 else:
                     p.grad._data[...] = flat
             b.reset()
 
 
+def _on_device(backend):
+    return not str(backend.device).startswith("cpu")
+
+
 def _describe(entry):
     if entry is None:
         return "missing"
-    name, shape, dtype = entry
-    return f"{name} {shape} {dtype}"
+    name, shape, dtype, requires_grad = entry
+    return f"{name} {shape} {dtype}" + ("" if requires_grad else " (requires_grad=False)")
