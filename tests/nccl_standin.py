@@ -18,7 +18,7 @@ _DTYPES = {NCCL_INT32: np.int32, NCCL_INT64: np.int64, NCCL_UINT8: np.uint8, NCC
 _OPS = {NCCL_SUM: MPI.SUM, NCCL_PROD: MPI.PROD, NCCL_MAX: MPI.MAX, NCCL_MIN: MPI.MIN}
 
 
-def _view(ptr, count, dtype):
+def _view(ptr, count, dtype, xp=None):
     dt = np.dtype(_DTYPES[dtype])
     buf = (ctypes.c_byte * (count * dt.itemsize)).from_address(ptr)
     return np.frombuffer(buf, dt, count)
@@ -40,6 +40,7 @@ def make(xp):
             self.comm = MPI.COMM_WORLD
 
         def allReduce(self, sendbuf, recvbuf, count, datatype, op, stream):  # noqa: N802
+            assert isinstance(sendbuf, int) and isinstance(stream, int), "NCCL takes device pointers and a stream"
             mod.calls.append("allReduce")
             assert sendbuf == recvbuf, "DistributedDataParallel reduces in place"
             self.comm.Allreduce(MPI.IN_PLACE, _view(recvbuf, count, datatype), op=_OPS[op])

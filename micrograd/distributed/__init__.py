@@ -135,20 +135,24 @@ class _MpiComm:
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
 
     def wait(self, request, what):
-        """Wait for a non-blocking operation; past the deadline, abort the job naming `what`."""
-        deadline = time.monotonic() + self.timeout
-        pause, polls = 0.0, 0
-        while True:
-            done = request.Test() if hasattr(request, "Test") else request.test()[0]
-            if done:
-                return
-            polls += 1
-            if polls > 200:  # after a short spin, yield the core to the other ranks' work
-                pause = min(1e-3, pause * 2 or 2e-5)
-                time.sleep(pause)
-            if time.monotonic() > deadline:
+        """Wait for a non-blocking operation; past the deadline, abort the job naming `what`. It polls MPI (which
+        progresses the operation only inside its calls) without pause for 5 ms, then yields the core between polls,
+        then, after 100 ms, sleeps 100 us between them: a short wait costs no more than a blocking call, a long one
+        leaves the core to the other processes."""
+        test = request.Test if hasattr(request, "Test") else (lambda: request.test()[0])
+        if test():
+            return
+        start = time.monotonic()
+        deadline = start + self.timeout
+        while not test():
+            now = time.monotonic()
+            if now > deadline:
                 self.fail(f"{what} did not complete within {self.timeout:g} s: another rank stalled, died or never "
                           f"called it")
+            if now - start > 0.1:
+                time.sleep(1e-4)
+            elif now - start > 0.005:
+                os.sched_yield()
 
     def fail(self, message):
         sys.stderr.write(f"micrograd.distributed: rank {self.rank} of {self.size}: {message}; aborting the job\n")

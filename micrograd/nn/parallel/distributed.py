@@ -191,11 +191,12 @@ class DistributedDataParallel(Module):
         # Which parameters got a gradient on some rank (after every bucket, so the order matches on all ranks): one
         # that none used keeps .grad None, as PyTorch's.
         used = np.array([d for b in self._buckets for d in b.done], np.uint8)
-        used_request = comm.allreduce(used, dist.ReduceOp.MAX, "all_reduce (DistributedDataParallel used parameters)")
+        flags = comm.host if isinstance(comm, dist._NcclComm) else comm  # a host array: over MPI, never NCCL
+        used_request = flags.allreduce(used, dist.ReduceOp.MAX, "all_reduce (DistributedDataParallel used parameters)")
         from ...tensor import Tensor
         for b in self._buckets:
             comm.wait(b.request, "all_reduce (DistributedDataParallel gradients)")
-        comm.wait(used_request, "all_reduce (DistributedDataParallel used parameters)")
+        flags.wait(used_request, "all_reduce (DistributedDataParallel used parameters)")
         k_used = 0
         for b in self._buckets:
             if b.staged is not None:
