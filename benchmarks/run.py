@@ -1,7 +1,9 @@
 """micrograd against PyTorch and its peers: one table of every workload x backend x installed peer.
 
-    python benchmarks/run.py [--quick] [--json out.json] [--only scalar,chain,ops,mlp,cnn,lstm,memory]
+    python benchmarks/run.py [--quick] [--json out.json]
+                             [--only scalar,chain,ops,mlp,cnn,lstm,deepconv,transformer,memory]
                              [--rounds N] [--threads N (default 1; 0: library defaults)] [--heap-pad BYTES]
+    python benchmarks/run.py --scaling [--plot docs/scaling.png]
 
 Workloads (float32, except the scalar engine, which is float64 by design):
 - scalar: the classic micrograd demo step, MLP(2, [16, 16, 1]) on 100 two-moons points, full-batch
@@ -12,9 +14,16 @@ Workloads (float32, except the scalar engine, which is float64 by design):
 - mlp / cnn: the training steps of benchmarks/bench_cpu.py (784-512-512-10 batch 128; the small CNN,
   batch 64), cross-entropy, SGD momentum 0.9;
 - lstm: one LSTM layer, hidden 128, 28 steps of 28 features, batch 64, linear head on the last step;
+- deepconv: the deep ConvNet of examples/deep_convnet_mnist.py (4 x conv3 + BatchNorm + ReLU, two max-pools,
+  dropout, linear + BatchNorm1d), batch 128, Adam;
+- transformer: the 4-layer character transformer of examples/transformer.py (dim 128, 4 heads, context 64,
+  LayerNorm, causal attention, tanh GELU), batch 32 of 64 characters over 96 symbols, Adam;
 - memory: peak resident memory over 200 MLP steps minus the resident memory after import and model
   creation, each contender in a fresh subprocess (after 3 steps of a 784-16-10 MLP that warm up JIT
   compilers and lazy initialisation).
+`--scaling` times the MLP step (784-w-w-10) over batch 16…1024 at width 512 and width 128…4096 at batch 128, and the
+conv step (conv3 1->c, pool, conv3 c->c, pool, linear) over batch 16…512 at 32 channels and channels 8…128 at
+batch 64, micrograd's backends against PyTorch, and draws step time against size on log-log axes (docs/scaling.png).
 Every contender runs with the same process settings, named in the table's header: one thread per library and
 glibc's heap padded as micrograd.backends.heap.pad_heap() pads it (a program's opt-in; importing micrograd
 changes nothing process-wide). Within a workload every round times each contender once, in an order shuffled per round; warm-up steps are
@@ -347,6 +356,112 @@ def model_contenders(task, skipped, only=None, tiny=False):
     return out
 
 
+def deepconv_model(nn):
+    """examples/deep_convnet_mnist.py's ConvNet, written once for micrograd.nn and torch.nn."""
+    def block(i, o):
+        return [nn.Conv2d(i, o, 3, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+    return nn.Sequential(*block(1, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(1024, 256, bias=False),
+                         nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.25), nn.Linear(256, 10))
+
+
+def transformer_model(lib, vocab=96, context=64, dim=128, heads=4, layers=4):
+    """examples/transformer.py's CharTransformer, written once for micrograd and torch (`lib`)."""
+    import math
+
+    import numpy as np
+    nn = lib.nn
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query, self.key, self.value = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+            self.proj = nn.Linear(dim, dim)
+            self.register_buffer("allowed", lib.tensor(np.tril(np.ones((context, context), dtype=bool))),
+                                 persistent=False)
+
+        def forward(self, x):
+            n, t, d = x.shape
+
+            def split(y):
+                return y.reshape(n, t, heads, d // heads).transpose(1, 2)
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            scores = (q @ k.mT) * (1 / math.sqrt(d // heads))
+            scores = lib.where(self.allowed[:t, :t], scores, -math.inf)
+            return self.proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, d))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.attn, self.ln2 = nn.LayerNorm(dim), Attention(), nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(approximate="tanh"), nn.Linear(4 * dim, dim))
+
+        def forward(self, x):
+            x = x + self.attn(self.ln1(x))
+            return x + self.mlp(self.ln2(x))
+
+    class CharTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.token, self.position = nn.Embedding(vocab, dim), nn.Embedding(context, dim)
+            self.blocks = nn.Sequential(*[Block() for _ in range(layers)])
+            self.ln, self.head = nn.LayerNorm(dim), nn.Linear(dim, vocab)
+            self.register_buffer("positions", lib.arange(context), persistent=False)
+
+        def forward(self, idx):
+            x = self.token(idx) + self.position(self.positions[:idx.shape[1]])
+            return self.head(self.ln(self.blocks(x)))
+    return CharTransformer()
+
+
+def big_model_contenders(task, skipped, only=None):
+    """name -> an Adam training step of the deep ConvNet or the transformer, for micrograd's backends and PyTorch."""
+    import numpy as np
+    import micrograd as mg
+    rng = np.random.default_rng(0)
+    if task == "deepconv":
+        x_np = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)
+        y_np = rng.integers(0, 10, 128).astype(np.int64)
+    else:
+        x_np = rng.integers(0, 96, (32, 64)).astype(np.int64)
+        y_np = rng.integers(0, 96, (32, 64)).astype(np.int64)
+
+    def build(lib, backend=None):
+        lib.manual_seed(0)
+        model = deepconv_model(lib.nn) if task == "deepconv" else transformer_model(lib)
+        model.train()
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+        x, y = lib.tensor(x_np), lib.tensor(y_np)
+        F = lib.nn.functional
+
+        def step():
+            opt.zero_grad()
+            out = model(x)
+            loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+            loss.backward()
+            opt.step()
+            return loss.item()
+        if backend is None:
+            return step
+
+        def on_backend():
+            with mg.use_backend(backend):
+                return step()
+        return on_backend
+
+    want = (lambda name: only is None or name == only)
+    out = {}
+    for be in _mg_backends():
+        if want(f"micrograd {be}"):
+            with mg.use_backend(be):
+                out[f"micrograd {be}"] = build(mg, be)
+    if want("pytorch cpu"):
+        torch = _try_import("torch", "pytorch cpu", skipped)
+        if torch is not None:
+            out["pytorch cpu"] = build(torch)
+    return out
+
+
 def lstm_layers(lib):
     """LSTM(28 -> 128) over 28 steps, batch first, then a linear head on the last step's output."""
     class LastStep(lib.Module):
@@ -359,6 +474,93 @@ def lstm_layers(lib):
             out, _ = self.lstm(x)
             return self.head(out[:, -1])
     return [LastStep()]
+
+
+# ---- scaling: step time against problem size ----
+
+SCALING = {  # sweep -> (task, the varied parameter, its values, the fixed ones)
+    "mlp vs batch": ("mlp", "batch", (16, 64, 256, 1024), {"width": 512}),
+    "mlp vs width": ("mlp", "width", (128, 512, 1024, 2048, 4096), {"batch": 128}),
+    "conv vs batch": ("conv", "batch", (16, 64, 256, 512), {"channels": 32}),
+    "conv vs channels": ("conv", "channels", (8, 16, 32, 64, 128), {"batch": 64}),
+}
+
+
+def scaling_contenders(task, batch, width=None, channels=None):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    if task == "mlp":
+        shape = (batch, 784)
+
+        def layers(lib):
+            return [lib.Linear(784, width), lib.ReLU(), lib.Linear(width, width), lib.ReLU(), lib.Linear(width, 10)]
+    else:
+        shape = (batch, 1, 28, 28)
+
+        def layers(lib):
+            return [lib.Conv2d(1, channels, 3), lib.ReLU(), lib.MaxPool2d(2), lib.Conv2d(channels, channels, 3),
+                    lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(), lib.Linear(channels * 25, 10)]
+    x_np = rng.standard_normal(shape).astype(np.float32)
+    y_np = rng.integers(0, 10, batch).astype(np.int64)
+    bc = _load_bench_cpu()
+    out = {f"micrograd {be}": bc.micrograd_step(be, layers, shape, x_np, y_np) for be in _mg_backends()}
+    if bc.torch is not None:
+        out["pytorch cpu"] = bc.torch_step(layers, shape, x_np, y_np)
+    return out
+
+
+def run_scaling(plot_path, budget=0.6):
+    """Each sweep point: alternating rounds of each contender, about `budget` seconds of steps per contender."""
+    results = {}
+    start = time.perf_counter()
+    for sweep, (task, varied, values, fixed) in SCALING.items():
+        for value in values:
+            params = dict(fixed, **{varied: value})
+            steps = scaling_contenders(task, **params)
+            first = {n: _once(f) for n, f in steps.items()}  # warm-up, and the length of one step
+            per = max(1, int(budget / 3 / max(first.values())))
+            times = time_rounds(steps, 3, per, 0)
+            med = {n: statistics.median(ts) for n, ts in times.items()}
+            results.setdefault(sweep, []).append((value, med))
+            ref = med.get("pytorch cpu")
+            cells = "  ".join(f"{n} {t * 1e3:8.2f} ms" + (f" ({t / ref:4.2f}x)" if ref else "") for n, t in med.items())
+            print(f"{sweep:<17} {varied} {value:>5}: {cells}", flush=True)
+    print(f"scaling: {time.perf_counter() - start:.0f} s")
+    if plot_path:
+        _plot_scaling(results, plot_path)
+        print(f"plot written to {plot_path}")
+    return results
+
+
+def _once(step):
+    t0 = time.perf_counter()
+    step()
+    return time.perf_counter() - t0
+
+
+def _plot_scaling(results, path):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(12, 9))
+    axes = fig.subplots(2, 2).ravel()
+    styles = {"pytorch cpu": dict(color="black", marker="o"), "micrograd numpy": dict(color="tab:blue", marker="s"),
+              "micrograd numba": dict(color="tab:orange", marker="^")}
+    for ax, (sweep, points) in zip(axes, results.items()):
+        varied = SCALING[sweep][1]
+        for name in points[0][1]:
+            xs = [v for v, _ in points]
+            ys = [m[name] * 1e3 for _, m in points]
+            ax.plot(xs, ys, label=name, **styles.get(name, {}))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(varied)
+        ax.set_ylabel("ms per training step")
+        fixed = ", ".join(f"{k} {v}" for k, v in SCALING[sweep][3].items())
+        ax.set_title(f"{sweep} ({fixed})")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    fig.suptitle("Training-step time against size: micrograd and PyTorch CPU, float32, one thread each")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
 
 
 # ---- memory: one fresh process per contender ----
@@ -438,8 +640,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough table in a minute or two)")
     parser.add_argument("--rounds", type=int, help="timed rounds per workload (default 15, quick 5)")
-    parser.add_argument("--only", help="comma-separated workloads: scalar,chain,ops,mlp,cnn,lstm,memory")
+    parser.add_argument("--only", help="comma-separated workloads: "
+                        "scalar,chain,ops,mlp,cnn,lstm,deepconv,transformer,memory")
     parser.add_argument("--json", help="write the raw per-round numbers here")
+    parser.add_argument("--scaling", action="store_true",
+                        help="time the MLP and conv steps over batch, width and channels, and plot them (--plot)")
+    parser.add_argument("--plot", default=os.path.join(HERE, os.pardir, "docs", "scaling.png"),
+                        help="where --scaling draws its picture (default docs/scaling.png)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per library (OpenBLAS, OpenMP, MKL, Numba, PyTorch); default 1, since "
                              "libraries alternating in one process stall each other's pools; 0: their defaults")
@@ -455,7 +662,8 @@ def main():
     heap = threads.pad_heap(args.heap_pad)
     _load_bench_cpu()
     import numpy as np
-    workloads = args.only.split(",") if args.only else ["scalar", "chain", "ops", "mlp", "cnn", "lstm", "memory"]
+    workloads = args.only.split(",") if args.only else ["scalar", "chain", "ops", "mlp", "cnn", "lstm", "deepconv",
+                                                        "transformer", "memory"]
     rounds = args.rounds or (5 if args.quick else 15)
     skipped = []
     torch = _try_import("torch", "pytorch cpu", skipped)
@@ -464,6 +672,9 @@ def main():
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"pytorch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else '-'}, "
           f"{os.cpu_count()} CPUs, threads: {args.threads or 'library defaults'}, rounds {rounds}\nheap: {heap}")
+    if args.scaling:
+        run_scaling(os.path.normpath(args.plot))
+        return
     rows = []  # (workload, contender, median seconds or None, ratio, note)
     raw = {}
 
@@ -475,7 +686,8 @@ def main():
             rows.append((workload, n, t, t / base if base else None, unit))
 
     plan = {  # workload -> (per_round, warmup)
-        "scalar": (1, 2), "ops": (100 if args.quick else 300, 50), "mlp": (3, 2), "cnn": (3, 2), "lstm": (2, 2)}
+        "scalar": (1, 2), "ops": (100 if args.quick else 300, 50), "mlp": (3, 2), "cnn": (3, 2), "lstm": (2, 2),
+        "deepconv": (1, 2), "transformer": (1, 2)}
     for workload in workloads:
         if workload == "scalar":
             table("scalar", time_rounds(scalar_contenders(skipped), rounds, *plan["scalar"]), "classic micrograd", "ms")
@@ -485,6 +697,9 @@ def main():
                       "us")
         elif workload in ("mlp", "cnn", "lstm"):
             table(f"{workload} step", time_rounds(model_contenders(workload, skipped), rounds, *plan[workload]),
+                  "pytorch cpu", "ms")
+        elif workload in ("deepconv", "transformer"):
+            table(f"{workload} step", time_rounds(big_model_contenders(workload, skipped), rounds, *plan[workload]),
                   "pytorch cpu", "ms")
         elif workload == "chain":
             raw["chain"] = run_chain(args.quick)

@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "benchmarks", "run.py")
 
@@ -89,3 +92,19 @@ def test_bench_distributed_quick_prints_scaling_exchange_and_allreduce():
     for row in ("mlp             1024", "cnn               64", "mlp 1024", "cnn 64", "8 B", "1 MiB", "16 MiB"):
         assert any(line.startswith(row) for line in out.splitlines()), f"no row {row!r} in:\n{out}"
     assert "load average (1, 5, 15 min)" in out, out
+
+
+def test_the_bigger_workloads_build_the_same_models_in_both_libraries():
+    """run.py's deep ConvNet and transformer steps: the same parameter shapes in micrograd and PyTorch, and a step runs."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, os.path.dirname(RUN))
+    import run
+
+    import micrograd as mg
+    for ours, theirs in [(run.deepconv_model(mg.nn), run.deepconv_model(torch.nn)),
+                         (run.transformer_model(mg, layers=1), run.transformer_model(torch, layers=1))]:
+        assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+            [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    steps = run.big_model_contenders("transformer", [], only="micrograd numpy")
+    loss = steps["micrograd numpy"]()
+    assert abs(loss - np.log(96)) < 0.5  # about uniform over 96 symbols at initialisation
