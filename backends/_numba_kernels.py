@@ -226,6 +226,69 @@ def softmax_cross_entropy_backward(x, t, lse, g, ignore, out):
         orow[t[r]] = (math.exp(row[t[r]] - lse[r]) - 1) * g[r]
 
 
+# ---- batch normalisation over (N, C, S): channels on axis 1 -------------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def batch_norm_stats(x, mean, var):
+    """mean[c], var[c] (biased) of x[:, c, :] for x (N, C, S), accumulated in float64, two passes (as NumPy's)."""
+    n, ch, sp = x.shape
+    count = n * sp
+    for c in range(ch):
+        acc = 0.0
+        for i in range(n):
+            row = x[i, c]
+            for k in range(sp):
+                acc += row[k]
+        m = acc / count
+        acc = 0.0
+        for i in range(n):
+            row = x[i, c]
+            for k in range(sp):
+                d = row[k] - m
+                acc += d * d
+        mean[c] = m
+        var[c] = acc / count
+
+
+@njit(cache=True, error_model="numpy")
+def scale_shift(x, scale, shift, out):
+    """out[i, c, k] = x[i, c, k] scale[c] + shift[c] for x, out (N, C, S)."""
+    n, ch, sp = x.shape
+    for i in range(n):
+        for c in range(ch):
+            row, orow, a, b = x[i, c], out[i, c], scale[c], shift[c]
+            for k in range(sp):
+                orow[k] = row[k] * a + b
+
+
+@njit(cache=True, error_model="numpy")
+def batch_norm_backward_sums(g, x, mean, sg, sgx):
+    """sg[c] = sum of g[:, c, :], sgx[c] = sum of g (x - mean[c]) over (N, C, S), accumulated in float64."""
+    n, ch, sp = x.shape
+    for c in range(ch):
+        a = 0.0
+        b = 0.0
+        m = mean[c]
+        for i in range(n):
+            grow, row = g[i, c], x[i, c]
+            for k in range(sp):
+                a += grow[k]
+                b += grow[k] * (row[k] - m)
+        sg[c] = a
+        sgx[c] = b
+
+
+@njit(cache=True, error_model="numpy")
+def affine2(g, x, a, b, k, out):
+    """out[i, c, j] = a[c] g[i, c, j] + b[c] x[i, c, j] + k[c] for g, x, out (N, C, S)."""
+    n, ch, sp = x.shape
+    for i in range(n):
+        for c in range(ch):
+            grow, row, orow, ac, bc, kc = g[i, c], x[i, c], out[i, c], a[c], b[c], k[c]
+            for j in range(sp):
+                orow[j] = ac * grow[j] + bc * row[j] + kc
+
+
 # ---- convolution and pooling over (N*C, H, W) image planes ------------------------------------------------
 
 @njit(cache=True, error_model="numpy")

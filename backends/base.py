@@ -379,6 +379,22 @@ class Backend:
         zero rows where targets[n] == ignore_index; (N, C) in the logits' dtype (g is (N,))."""
         self._missing("softmax_cross_entropy_backward")
 
+    # batch normalisation over every axis but 1 (channels) of x (N, C, *spatial)
+    def batch_norm_stats(self, x):
+        """(mean, var): each channel's mean and biased variance over the other axes, (C,) arrays of x's dtype."""
+        self._missing("batch_norm_stats")
+
+    def batch_norm_apply(self, x, mean, invstd, weight, bias):
+        """(x - mean) * invstd * weight + bias per channel; mean, invstd, weight, bias are (C,) (weight and bias may
+        be None: 1 and 0)."""
+        self._missing("batch_norm_apply")
+
+    def batch_norm_backward(self, g, x, mean, invstd, weight, training):
+        """(gx, gweight, gbias) of batch_norm_apply for the output gradient g: with xhat = (x - mean) invstd and
+        s = invstd * weight, gbias = sum(g), gweight = sum(g xhat) over the other axes, and gx = s (g - gbias / n -
+        xhat gweight / n) in training (mean and invstd from x's own n values per channel), s g otherwise."""
+        self._missing("batch_norm_backward")
+
     def lstm_cell(self, z, c):
         """One LSTM step from the gate pre-activations z (N, 4H), blocks in PyTorch's order i, f, g, o, and the
         cell c (N, H) of one float dtype: a tuple (h, c_new, act), computed per unit by the elementwise kernel

@@ -279,6 +279,49 @@ class NumbaBackend(NumpyBackend):
                                          np.ascontiguousarray(g), ignore_index, out)
         return out
 
+    # batch normalisation: statistics, the per-channel affine map and its gradient, one fused pass each
+    @staticmethod
+    def _nc_s(x):
+        return x.reshape(x.shape[0], x.shape[1], -1)
+
+    def batch_norm_stats(self, x):
+        if not (_ok(x) and x.ndim >= 2 and x.size):
+            return super().batch_norm_stats(x)
+        mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+        K.batch_norm_stats(self._nc_s(x), mean, var)
+        return mean, var
+
+    def batch_norm_apply(self, x, mean, invstd, weight, bias):
+        if not (_ok(x) and x.ndim >= 2 and x.size):
+            return super().batch_norm_apply(x, mean, invstd, weight, bias)
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        out = np.empty_like(x)
+        K.scale_shift(self._nc_s(x), np.ascontiguousarray(scale, x.dtype), np.ascontiguousarray(shift, x.dtype),
+                      self._nc_s(out))
+        return out
+
+    def batch_norm_backward(self, g, x, mean, invstd, weight, training):
+        if not (_ok(x) and _ok(g) and g.dtype == x.dtype and g.shape == x.shape and x.ndim >= 2 and x.size):
+            return super().batch_norm_backward(g, x, mean, invstd, weight, training)
+        ch = x.shape[1]
+        n = x.size // ch
+        sg, sgx = np.empty(ch, np.float64), np.empty(ch, np.float64)
+        mean64 = np.asarray(mean, np.float64)
+        K.batch_norm_backward_sums(self._nc_s(g), self._nc_s(x), mean64, sg, sgx)
+        invstd64 = np.asarray(invstd, np.float64)
+        scale = invstd64 if weight is None else invstd64 * weight
+        gweight, gbias = (sgx * invstd64).astype(x.dtype), sg.astype(x.dtype)
+        if training:  # gx = scale (g - sg / n - (x - mean) invstd^2 sgx / n)
+            b = -scale * invstd64 * invstd64 * sgx / n
+            k = -scale * sg / n - b * mean64
+        else:
+            b, k = np.zeros(ch), np.zeros(ch)
+        out = np.empty_like(x)
+        K.affine2(self._nc_s(g), self._nc_s(x), scale.astype(x.dtype), b.astype(x.dtype), k.astype(x.dtype),
+                  self._nc_s(out))
+        return out, gweight, gbias
+
     # scatter-add: integer arrays on the leading axes (embedding and row-picking gradients) get a kernel
     def index_add(self, shape, index, values, dtype):
         plan = _rows_plan(shape, index, values, dtype)
@@ -520,6 +563,9 @@ def _warm(b, dtypes):
         out, idx = b.max_pool2d(x, 2, 2, 2, 2)
         b.max_pool2d_backward(out, idx, x.shape)
         b.index_add((20, 18), (targets,), rows, dt)
+        mean, var = b.batch_norm_stats(x)
+        invstd = 1 / np.sqrt(var + 1e-5)
+        b.batch_norm_backward(b.batch_norm_apply(x, mean, invstd, var, mean), x, mean, invstd, var, True)
 
 
 backend = NumbaBackend()

@@ -426,6 +426,34 @@ class ReferenceBackend(Backend):
         d[rows, targets[valid]] -= 1
         return xp.where(valid[:, None], d * g[:, None], logits.dtype.type(0))
 
+    # batch normalisation (the NumPy reference; numba has the fused kernels)
+    @staticmethod
+    def _per_channel(x):
+        return (1, x.shape[1]) + (1,) * (x.ndim - 2), (0,) + tuple(range(2, x.ndim))
+
+    def batch_norm_stats(self, x):
+        shape, axes = self._per_channel(x)
+        mean = x.mean(axis=axes)
+        centred = x - mean.reshape(shape)
+        return mean, (centred * centred).mean(axis=axes)
+
+    def batch_norm_apply(self, x, mean, invstd, weight, bias):
+        shape, _ = self._per_channel(x)
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        return self._arr(x * scale.reshape(shape) + shift.reshape(shape))
+
+    def batch_norm_backward(self, g, x, mean, invstd, weight, training):
+        shape, axes = self._per_channel(x)
+        xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
+        gbias, gweight = g.sum(axis=axes), (g * xhat).sum(axis=axes)
+        scale = (invstd if weight is None else invstd * weight).reshape(shape)
+        if not training:
+            return self._arr(g * scale), gweight, gbias
+        n = x.size // x.shape[1] if x.shape[1] else 0
+        gx = scale * (g - (gbias / n).reshape(shape) - xhat * (gweight / n).reshape(shape))
+        return self._arr(gx), gweight, gbias
+
     def lstm_cell(self, z, c):
         xp = self.xp
         n = c.shape[-1]

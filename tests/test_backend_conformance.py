@@ -131,6 +131,8 @@ def cases(dt):
     yrelu = np.maximum(x, 0)  # relu's output, zeros included
     ysig = _np_sigmoid(x)
     pool = np.round(rng.uniform(-1, 1, (2, 2, 5, 6)), 1).astype(f)  # rounded: windows hold ties
+    bn_mean, bn_w, bn_b = img.mean(axis=(0, 2, 3)), rng.uniform(0.5, 1.5, 3).astype(f), rng.uniform(-1, 1, 3).astype(f)
+    bn_invstd = (1 / np.sqrt(img.var(axis=(0, 2, 3)) + 1e-5)).astype(f)
     pool_idx = REFERENCE.max_pool2d(pool, 3, 2, 1, 2)[1]
     logits = rng.uniform(-3, 3, (4, 5)).astype(f)
     targets = np.array([2, 0, -100, 4], np.int64)
@@ -341,6 +343,13 @@ def cases(dt):
         ("softmax_cross_entropy-all-valid", "softmax_cross_entropy", (logits, np.abs(targets) % 5, -100), None),
         ("softmax_cross_entropy_backward-all-valid", "softmax_cross_entropy_backward",
          (logits, np.abs(targets) % 5, lse, np.array([1.0, 0.5, 2.0, -1.0], f), -100), None),
+        ("batch_norm_stats", "batch_norm_stats", (img,), None),
+        ("batch_norm_stats-2d", "batch_norm_stats", (x.reshape(6, 4),), None),
+        ("batch_norm_apply", "batch_norm_apply", (img, bn_mean, bn_invstd, bn_w, bn_b), None),
+        ("batch_norm_apply-no-affine", "batch_norm_apply", (img, bn_mean, bn_invstd, None, None), None),
+        ("batch_norm_backward", "batch_norm_backward", (img[::-1].copy(), img, bn_mean, bn_invstd, bn_w, True), None),
+        ("batch_norm_backward-eval", "batch_norm_backward", (img[::-1].copy(), img, bn_mean, bn_invstd, None, False),
+         None),
         ("lstm_cell", "lstm_cell", (z, cell), None),
         ("lstm_cell_backward", "lstm_cell_backward", (cell[::-1].copy(), cell * 2, act, cell), None),
         ("assign_", "assign_", (np.zeros((2, 3, 4), f), x.astype(other)), _set),

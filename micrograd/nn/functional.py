@@ -361,30 +361,49 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if x.numel():
             raise RuntimeValueError(f"batch_norm: input must be (N, C) or (N, C, ...); got shape {x.shape}")
         return x * 1  # an empty 1-d input: nothing to normalise
-    axes = (0,) + tuple(range(2, x.ndim))
-    per_channel = (1, c) + (1,) * (x.ndim - 2)
     if training:
         n = x.numel() // c if c else 0
         if n < 2:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
-        var = (centred * centred).mean(axis=axes, keepdims=True)
-        for buf, stat in ((running_mean, mean.detach()), (running_var, var.detach() * (n / (n - 1)))):
+        mean, var = x._backend.batch_norm_stats(x._data)  # the batch's, one fused pass where the backend has one
+        for buf, stat in ((running_mean, mean), (running_var, var * (n / (n - 1)))):
             if isinstance(buf, Tensor):
-                new = buf.detach() * (1 - momentum) + stat.reshape(c) * momentum
+                stat_t = Tensor._make(stat, x._backend, False, None, 0)
+                new = buf.detach() * (1 - momentum) + stat_t.to(buf.dtype) * momentum
                 buf.copy_(new)  # in place (no history: new is detached); the version counts the change
             elif buf is not None:  # a NumPy buffer, updated in place on the host
-                buf[...] = buf * (1 - momentum) + stat._host().reshape(c) * momentum
+                buf[...] = buf * (1 - momentum) + x._backend.to_numpy(stat) * momentum
+        stats = None
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when not training; got None")
-        centred = x - _tensor(running_mean, "batch_norm", x).detach().reshape(per_channel)
-        var = _tensor(running_var, "batch_norm", x).detach().reshape(per_channel)
+        stats = (_tensor(running_mean, "batch_norm", x).detach().to(x.dtype),
+                 _tensor(running_var, "batch_norm", x).detach().to(x.dtype))
+        mean, var = stats[0]._data.reshape(c), stats[1]._data.reshape(c)
+    weight = None if weight is None else _tensor(weight, "batch_norm", x).reshape(c)
+    bias = None if bias is None else _tensor(bias, "batch_norm", x).reshape(c)
+    invstd = 1 / (var + x._data.dtype.type(eps)) ** 0.5
+    return ops.BatchNorm.apply(x, weight, bias, mean=mean, invstd=invstd.astype(x._data.dtype, copy=False),
+                               training=training,
+                               composite=lambda x_, w_, b_: _batch_norm_composite(x_, w_, b_, stats, eps))
+
+
+def _batch_norm_composite(x, weight, bias, stats, eps):
+    """Batch normalisation written with ops (the definition ops.BatchNorm's fused primitives implement): by the
+    batch's statistics when `stats` is None, else by the (mean, var) tensors given."""
+    c = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    if stats is None:
+        centred = x - x.mean(axis=axes, keepdims=True)
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+    else:
+        centred = x - stats[0].reshape(per_channel)
+        var = stats[1].reshape(per_channel)
     out = centred / (var + eps).sqrt()
     if weight is not None:
-        out = out * _tensor(weight, "batch_norm", x).reshape(per_channel)
-    return out if bias is None else out + _tensor(bias, "batch_norm", x).reshape(per_channel)
+        out = out * weight.reshape(per_channel)
+    return out if bias is None else out + bias.reshape(per_channel)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002

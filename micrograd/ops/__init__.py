@@ -21,6 +21,7 @@ Tensor methods, mg.* functions and nn.functional call these.
     conv.py         im2col and col2im (conv2d's building blocks)
     pooling.py      max pooling with argmax indices
     loss.py         softmax cross-entropy and binary cross-entropy, fused
+    norm.py         batch normalisation's affine map, fused (its maths: nn.functional's composite)
     rnn.py          an LSTM layer over a whole sequence
     util.py         argument normalisation and the one broadcast-gradient reduction
 """
@@ -38,6 +39,7 @@ from .conv import *  # noqa: F401,F403  (each module's __all__)
 from .pooling import *  # noqa: F401,F403  (each module's __all__)
 from .loss import *  # noqa: F401,F403  (each module's __all__)
 from .rnn import *  # noqa: F401,F403  (each module's __all__)
+from .norm import *  # noqa: F401,F403  (each module's __all__)
 from .indexing import *  # noqa: F401,F403  (each module's __all__)
 from .inplace import *  # noqa: F401,F403  (each module's __all__)
 from .maths import *  # noqa: F401,F403  (each module's __all__)

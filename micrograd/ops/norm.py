@@ -1,0 +1,62 @@
+"""Batch normalisation as one op: the per-channel affine map (x - mean) invstd weight + bias of x (N, C, ...), with
+the statistics given (the batch's in training, the running ones in eval).
+
+Its maths is defined once, by the composite `nn.functional._batch_norm_composite` (ops over ops, so it can be
+differentiated any number of times); this Function runs the backends' fused primitives (batch_norm_apply,
+batch_norm_backward, each a NumPy reference plus numba kernels) for the forward and the first backward, and the
+composite where more is asked: a backward recorded for create_graph, and the forward-mode rule.
+"""
+from ..autograd import Function
+from ..autograd import forward as fw
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+
+__all__ = ["BatchNorm"]
+
+
+class BatchNorm(Function):
+    """y = (x - mean) invstd weight + bias per channel (axis 1). In training, mean and invstd are the batch's own
+    (functions of x: their gradient flows), otherwise constants. `composite(x, weight, bias)` is the same map
+    written with ops (for create_graph and forward mode)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, invstd, training, composite):
+        ctx.mean, ctx.invstd, ctx.training, ctx.composite = mean, invstd, training, composite
+        ctx.save_for_backward(x, weight, bias)
+        return x._backend.batch_norm_apply(x._data, mean, invstd, None if weight is None else weight._data,
+                                           None if bias is None else bias._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+            inputs = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
+            return _composite_backward(ctx, g, x, weight, bias, inputs)
+        be = x._backend
+        gx, gw, gb = be.batch_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,
+                                            None if weight is None else weight._data, ctx.training)
+        wrap = (lambda a: Tensor._make(a, be, False, None, 0))  # noqa: E731
+        return (wrap(gx), None if weight is None else wrap(gw.astype(weight._data.dtype, copy=False)),
+                None if bias is None else wrap(gb.astype(bias._data.dtype, copy=False)), None, None, None, None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        present = [k for k, p in enumerate(ctx.primals[:3]) if p is not None]
+
+        def fn(*ps):
+            full = [None, None, None]
+            for k, p in zip(present, ps):
+                full[k] = p
+            return ctx.composite(*full)
+        return fw.through(ctx, fn, [ctx.primals[k] for k in present], [(tx, tw, tb)[k] for k in present])
+
+
+def _composite_backward(ctx, g, x, weight, bias, inputs):
+    """Gradients of the composite at (x, weight, bias) for g, recorded (create_graph)."""
+    from ..autograd import grad
+    out = ctx.composite(x, weight, bias)
+    got = iter(grad(out, inputs, g, create_graph=True, allow_unused=True)) if inputs else iter(())
+    res = [next(got) if t is not None and t.requires_grad else None for t in (x, weight, bias)]
+    return (*res, None, None, None, None)
