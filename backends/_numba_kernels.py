@@ -289,6 +289,60 @@ def affine2(g, x, a, b, k, out):
                 orow[j] = ac * grow[j] + bc * row[j] + kc
 
 
+# ---- layer normalisation over the rows of x (R, D) ----------------------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def layer_norm(x, w, b, eps, affine, y, mean, invstd):
+    """Per row r of x (R, D): mean[r], invstd[r] = 1 / sqrt(biased var + eps) (two passes, float64 sums), and
+    y[r] = (x[r] - mean) invstd (* w + b when affine)."""
+    r, d = x.shape
+    for i in range(r):
+        row, out = x[i], y[i]
+        acc = 0.0
+        for k in range(d):
+            acc += row[k]
+        m = acc / d
+        acc = 0.0
+        for k in range(d):
+            t = row[k] - m
+            acc += t * t
+        s = 1.0 / math.sqrt(acc / d + eps)
+        mean[i] = m
+        invstd[i] = s
+        if affine:
+            for k in range(d):
+                out[k] = (row[k] - m) * s * w[k] + b[k]
+        else:
+            for k in range(d):
+                out[k] = (row[k] - m) * s
+
+
+@njit(cache=True, error_model="numpy")
+def layer_norm_backward(g, x, mean, invstd, w, affine, gx, gw, gb):
+    """The gradient of layer_norm per row (see backends/base.py); gw, gb (D,) float64 accumulators, zeroed here."""
+    r, d = x.shape
+    gw[:] = 0
+    gb[:] = 0
+    for i in range(r):
+        grow, row, out = g[i], x[i], gx[i]
+        m, s = mean[i], invstd[i]
+        a = 0.0
+        c = 0.0
+        for k in range(d):
+            xh = (row[k] - m) * s
+            gh = grow[k] * w[k] if affine else grow[k]
+            a += gh
+            c += gh * xh
+            gw[k] += grow[k] * xh
+            gb[k] += grow[k]
+        a /= d
+        c /= d
+        for k in range(d):
+            xh = (row[k] - m) * s
+            gh = grow[k] * w[k] if affine else grow[k]
+            out[k] = s * (gh - a - xh * c)
+
+
 # ---- convolution and pooling over (N*C, H, W) image planes ------------------------------------------------
 
 @njit(cache=True, error_model="numpy")

@@ -395,6 +395,18 @@ class Backend:
         xhat gweight / n) in training (mean and invstd from x's own n values per channel), s g otherwise."""
         self._missing("batch_norm_backward")
 
+    # layer normalisation over the last axis of x (R, D)
+    def layer_norm(self, x, weight, bias, eps):
+        """(y, mean, invstd) for x (R, D): each row's mean and 1 / sqrt(biased variance + eps), (R,) arrays, and
+        y = (x - mean) invstd weight + bias with weight, bias (D,) or None."""
+        self._missing("layer_norm")
+
+    def layer_norm_backward(self, g, x, mean, invstd, weight):
+        """(gx, gweight, gbias) of layer_norm for g (R, D): xhat = (x - mean) invstd, gh = g weight,
+        gx = invstd (gh - mean(gh) - xhat mean(gh xhat)) per row, gweight = sum over rows of g xhat, gbias = sum of g
+        (both (D,), whether or not there is a weight)."""
+        self._missing("layer_norm_backward")
+
     def lstm_cell(self, z, c):
         """One LSTM step from the gate pre-activations z (N, 4H), blocks in PyTorch's order i, f, g, o, and the
         cell c (N, H) of one float dtype: a tuple (h, c_new, act), computed per unit by the elementwise kernel

@@ -322,6 +322,29 @@ class NumbaBackend(NumpyBackend):
                   self._nc_s(out))
         return out, gweight, gbias
 
+    def layer_norm(self, x, weight, bias, eps):
+        affine = weight is not None and bias is not None
+        if not (_ok(x) and x.ndim == 2 and x.size and (weight is None) == (bias is None)
+                and (not affine or (weight.dtype == bias.dtype == x.dtype))):
+            return super().layer_norm(x, weight, bias, eps)
+        y = np.empty_like(x)
+        mean, invstd = np.empty(x.shape[0], x.dtype), np.empty(x.shape[0], x.dtype)
+        w = np.ascontiguousarray(weight) if affine else x[0]
+        b = np.ascontiguousarray(bias) if affine else x[0]
+        K.layer_norm(x, w, b, float(eps), affine, y, mean, invstd)
+        return y, mean, invstd
+
+    def layer_norm_backward(self, g, x, mean, invstd, weight):
+        if not (_ok(x) and _ok(g) and g.shape == x.shape and g.dtype == x.dtype and x.ndim == 2 and x.size
+                and (weight is None or weight.dtype == x.dtype)):
+            return super().layer_norm_backward(g, x, mean, invstd, weight)
+        affine = weight is not None
+        gx = np.empty_like(x)
+        gw, gb = np.empty(x.shape[1]), np.empty(x.shape[1])
+        K.layer_norm_backward(g, x, np.ascontiguousarray(mean), np.ascontiguousarray(invstd),
+                              np.ascontiguousarray(weight) if affine else x[0], affine, gx, gw, gb)
+        return gx, gw.astype(x.dtype), gb.astype(x.dtype)
+
     # scatter-add: integer arrays on the leading axes (embedding and row-picking gradients) get a kernel
     def index_add(self, shape, index, values, dtype):
         plan = _rows_plan(shape, index, values, dtype)
@@ -566,6 +589,9 @@ def _warm(b, dtypes):
         mean, var = b.batch_norm_stats(x)
         invstd = 1 / np.sqrt(var + 1e-5)
         b.batch_norm_backward(b.batch_norm_apply(x, mean, invstd, var, mean), x, mean, invstd, var, True)
+        for w in (None, rows[0].copy()):
+            y, m, s = b.layer_norm(rows, w, None if w is None else w * 2, 1e-5)
+            b.layer_norm_backward(y, rows, m, s, w)
 
 
 backend = NumbaBackend()

@@ -454,6 +454,23 @@ class ReferenceBackend(Backend):
         gx = scale * (g - (gbias / n).reshape(shape) - xhat * (gweight / n).reshape(shape))
         return self._arr(gx), gweight, gbias
 
+    def layer_norm(self, x, weight, bias, eps):
+        mean = x.mean(axis=1)
+        centred = x - mean[:, None]
+        invstd = 1 / self.xp.sqrt((centred * centred).mean(axis=1) + x.dtype.type(eps))
+        y = centred * invstd[:, None]
+        if weight is not None:
+            y = y * weight
+        if bias is not None:
+            y = y + bias
+        return self._arr(y), mean, invstd.astype(x.dtype, copy=False)
+
+    def layer_norm_backward(self, g, x, mean, invstd, weight):
+        xhat = (x - mean[:, None]) * invstd[:, None]
+        gh = g if weight is None else g * weight
+        gx = invstd[:, None] * (gh - gh.mean(axis=1, keepdims=True) - xhat * (gh * xhat).mean(axis=1, keepdims=True))
+        return self._arr(gx), (g * xhat).sum(axis=0), g.sum(axis=0)
+
     def lstm_cell(self, z, c):
         xp = self.xp
         n = c.shape[-1]

@@ -133,6 +133,7 @@ def cases(dt):
     pool = np.round(rng.uniform(-1, 1, (2, 2, 5, 6)), 1).astype(f)  # rounded: windows hold ties
     bn_mean, bn_w, bn_b = img.mean(axis=(0, 2, 3)), rng.uniform(0.5, 1.5, 3).astype(f), rng.uniform(-1, 1, 3).astype(f)
     bn_invstd = (1 / np.sqrt(img.var(axis=(0, 2, 3)) + 1e-5)).astype(f)
+    ln_invstd = (1 / np.sqrt(x.reshape(6, 4).var(axis=1) + 1e-5)).astype(f)
     pool_idx = REFERENCE.max_pool2d(pool, 3, 2, 1, 2)[1]
     logits = rng.uniform(-3, 3, (4, 5)).astype(f)
     targets = np.array([2, 0, -100, 4], np.int64)
@@ -350,6 +351,12 @@ def cases(dt):
         ("batch_norm_backward", "batch_norm_backward", (img[::-1].copy(), img, bn_mean, bn_invstd, bn_w, True), None),
         ("batch_norm_backward-eval", "batch_norm_backward", (img[::-1].copy(), img, bn_mean, bn_invstd, None, False),
          None),
+        ("layer_norm", "layer_norm", (x.reshape(6, 4), bn_w[:1].repeat(4), bn_b[:1].repeat(4), 1e-5), None),
+        ("layer_norm-no-affine", "layer_norm", (x.reshape(6, 4), None, None, 1e-5), None),
+        ("layer_norm_backward", "layer_norm_backward", (x.reshape(6, 4)[::-1].copy(), x.reshape(6, 4),
+                                                        x.reshape(6, 4).mean(1), ln_invstd, bn_w[:1].repeat(4)), None),
+        ("layer_norm_backward-no-affine", "layer_norm_backward",
+         (x.reshape(6, 4)[::-1].copy(), x.reshape(6, 4), x.reshape(6, 4).mean(1), ln_invstd, None), None),
         ("lstm_cell", "lstm_cell", (z, cell), None),
         ("lstm_cell_backward", "lstm_cell_backward", (cell[::-1].copy(), cell * 2, act, cell), None),
         ("assign_", "assign_", (np.zeros((2, 3, 4), f), x.astype(other)), _set),

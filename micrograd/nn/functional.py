@@ -335,7 +335,19 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape}; got {p.shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
+    if weight is not None and bias is None or weight is None and bias is not None or x.numel() == 0:
+        return _layer_norm_composite(x, weight, bias, shape, eps)
+    d = int(np.prod(shape))
+    flat = x.reshape(-1, d)
+    out = ops.LayerNorm.apply(flat, None if weight is None else weight.reshape(d),
+                              None if bias is None else bias.reshape(d), eps=eps,
+                              composite=lambda x_, w_, b_: _layer_norm_composite(x_, w_, b_, (d,), eps))
+    return out.reshape(x.shape)
+
+
+def _layer_norm_composite(x, weight, bias, shape, eps):
+    """Layer normalisation written with ops (the definition ops.LayerNorm's fused primitives implement)."""
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
     centred = x - x.mean(axis=axes, keepdims=True)
     out = centred / ((centred * centred).mean(axis=axes, keepdims=True) + eps).sqrt()
     if weight is not None:

@@ -1,17 +1,19 @@
-"""Batch normalisation as one op: the per-channel affine map (x - mean) invstd weight + bias of x (N, C, ...), with
-the statistics given (the batch's in training, the running ones in eval).
+"""Batch and layer normalisation as one op each. BatchNorm: the per-channel affine map (x - mean) invstd weight + bias
+of x (N, C, ...), with the statistics given (the batch's in training, the running ones in eval). LayerNorm: each
+row of x (R, D) normalised by its own statistics, then scaled and shifted.
 
-Its maths is defined once, by the composite `nn.functional._batch_norm_composite` (ops over ops, so it can be
-differentiated any number of times); this Function runs the backends' fused primitives (batch_norm_apply,
-batch_norm_backward, each a NumPy reference plus numba kernels) for the forward and the first backward, and the
-composite where more is asked: a backward recorded for create_graph, and the forward-mode rule.
+Their maths is defined once, by composites in nn.functional (`_batch_norm_composite`, `_layer_norm_composite`: ops
+over ops, so they can be differentiated any number of times); these Functions run the backends' fused primitives
+(batch_norm_apply / batch_norm_backward, layer_norm / layer_norm_backward: each a NumPy reference plus numba
+kernels) for the forward and the first backward, and the composite where more is asked: a backward recorded for
+create_graph, and the forward-mode rule.
 """
 from ..autograd import Function
 from ..autograd import forward as fw
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["BatchNorm"]
+__all__ = ["BatchNorm", "LayerNorm"]
 
 
 class BatchNorm(Function):
@@ -60,3 +62,35 @@ def _composite_backward(ctx, g, x, weight, bias, inputs):
     got = iter(grad(out, inputs, g, create_graph=True, allow_unused=True)) if inputs else iter(())
     res = [next(got) if t is not None and t.requires_grad else None for t in (x, weight, bias)]
     return (*res, None, None, None, None)
+
+
+class LayerNorm(Function):
+    """y = (x - mean) invstd weight + bias over each row of x (R, D) (weight, bias (D,) or None).
+    `composite(x, weight, bias)` is the same map written with ops."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, composite):
+        ctx.composite = composite
+        y, ctx.mean, ctx.invstd = x._backend.layer_norm(x._data, None if weight is None else weight._data,
+                                                        None if bias is None else bias._data, eps)
+        ctx.save_for_backward(x, weight, bias)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+            inputs = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
+            res = _composite_backward(ctx, g, x, weight, bias, inputs)
+            return res[:3] + (None, None)
+        be = x._backend
+        gx, gw, gb = be.layer_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,
+                                            None if weight is None else weight._data)
+        wrap = (lambda a: Tensor._make(a, be, False, None, 0))  # noqa: E731
+        return (wrap(gx), None if weight is None else wrap(gw), None if bias is None else wrap(gb), None, None)
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        return BatchNorm.jvp(ctx, tx, tw, tb)
