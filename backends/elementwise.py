@@ -102,6 +102,41 @@ def erf(x):
     return np.where(x != x, x, np.where(y <= 0.46875, small, erf_from_erfc(x, np.where(y <= 4.0, mid, big))))
 
 
+# GELU, x Phi(x): exactly (through erf) and by PyTorch's tanh formula; each with its gradient given x, one loop
+# each where the backend compiles definitions (a dozen operations per element, with a tanh or an erf and an exp).
+
+@kernel(primitive=True, fused=True)
+def gelu_erf(x):
+    """x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))."""
+    return 0.5 * x * (1 + erf(x * 0.7071067811865476))
+
+
+@kernel(primitive=True, fused=True)
+def gelu_erf_backward(g, x):
+    """g (Phi(x) + x phi(x)): the exact GELU's gradient given its input x."""
+    return g * (0.5 * (1 + erf(x * 0.7071067811865476)) + x * (0.3989422804014327 * np.exp(-0.5 * (x * x))))
+
+
+@kernel(primitive=True, fused=True)
+def gelu_tanh(x):
+    """0.5 x (1 + tanh(u)), u = sqrt(2 / pi) (x + 0.044715 x^3): PyTorch's approximate="tanh", computed as
+    x / (1 + exp(-2 u)) (the same number: 0.5 (1 + tanh(u)) is the logistic of 2 u), which loses no digits where
+    tanh(u) is near -1."""
+    v = -1.5957691216057308 * (x + 0.044715 * (x * x * x))
+    # Past v = 80 the value is 0 to the dtype (x 0: -0, and NaN at -inf, as PyTorch's); exp stays finite.
+    return np.where(v > 80, x * 0, x / (1 + np.exp(np.where(v > 80, 80, v))))
+
+
+@kernel(primitive=True, fused=True)
+def gelu_tanh_backward(g, x):
+    """The tanh GELU's gradient given its input x: with s = 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2 u)),
+    g (s + 2 x s (1 - s) sqrt(2 / pi) (1 + 3 0.044715 x^2))."""
+    v = -1.5957691216057308 * (x + 0.044715 * (x * x * x))
+    s = 1 / (1 + np.exp(np.where(v > 80, 80, v)))
+    d = s + 2 * x * (s * (1 - s)) * (0.7978845608028654 * (1 + 0.134145 * (x * x)))
+    return np.where(v > 80, g * (x * 0), g * d)
+
+
 # ---- activations and their gradients given the activation's output y --------------------------------------
 
 @kernel(primitive=True)

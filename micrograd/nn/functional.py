@@ -120,11 +120,18 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):  # no
 def gelu(x, approximate="none"):
     """x * Phi(x) with the exact erf (approximate="none") or PyTorch's tanh formula (approximate="tanh")."""
     x = _tensor(x, "gelu")
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
+    if x.is_floating_point() and x.numel():  # one fused op (ops.Gelu); its maths is _gelu_composite
+        return ops.Gelu.apply(x, approximate=approximate, composite=lambda x_: _gelu_composite(x_, approximate))
+    return _gelu_composite(x, approximate)
+
+
+def _gelu_composite(x, approximate):
+    """GELU written with ops (the definition ops.Gelu's fused kernels implement)."""
     if approximate == "none":
         return 0.5 * x * (1 + Erf.apply(x * (1 / math.sqrt(2))))
-    if approximate == "tanh":
-        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))).tanh())
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
+    return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))).tanh())
 
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002

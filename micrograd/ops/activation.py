@@ -6,7 +6,8 @@ from ..autograd import Function
 from ..autograd import forward as fw
 from .elementwise import unary
 
-__all__ = ["Erf", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid", "tanh"]
+__all__ = ["Erf", "Gelu", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid",
+           "tanh"]
 
 
 class Tanh(Function):
@@ -167,6 +168,35 @@ class Erf(Function):
         x = ctx.primals[0]
         return t * ((2 / math.sqrt(math.pi)) * (-x * x).exp())
 
+class Gelu(Function):
+    """GELU, x Phi(x), exact (approximate="none", through erf) or PyTorch's tanh formula: one fused definition each
+    for the value and the gradient (backends/elementwise.py: gelu_erf, gelu_tanh and their _backward). Its maths is
+    also written with ops in `composite(x)` (nn.functional's), which the backward recorded for create_graph and the
+    forward-mode rule differentiate."""
+
+    @staticmethod
+    def forward(ctx, x, approximate, composite):
+        ctx.approximate, ctx.composite = approximate, composite
+        ctx.save_for_backward(x)
+        b = x._backend
+        return b.gelu_tanh(x._data) if approximate == "tanh" else b.gelu_erf(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        from ..autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+            from ..autograd import grad
+            return grad(ctx.composite(x), x, g, create_graph=True)[0], None, None
+        b = x._backend
+        out = (b.gelu_tanh_backward if ctx.approximate == "tanh" else b.gelu_erf_backward)(g._data, x._data)
+        return type(x)._make(out, b, False, None, 0), None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return fw.through(ctx, ctx.composite, [ctx.primals[0]], [t])
 
 
 tanh = unary(Tanh, "tanh(x) elementwise.")
