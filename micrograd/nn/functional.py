@@ -69,8 +69,12 @@ def linear(x, weight, bias=None):
                          f"got input {x.shape} and weight {weight.shape}")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},); got {bias.shape}")
-    if x.ndim == 2 and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
-        return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    if x.ndim >= 2 and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
+        # Leading axes folded into rows, as PyTorch does: one product (and one for each gradient) instead of a
+        # batch of small ones, and the bias added in place.
+        rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        out = Linear.apply(rows, weight) if bias is None else Linear.apply(rows, weight, bias)
+        return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
     out = x @ weight.T
     return out if bias is None else out + bias
 

@@ -73,7 +73,10 @@ def matmul(a, b):
             np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dimensions cannot be broadcast; got {a.shape} @ {b.shape}") from None
-    out = MatMul.apply(a2, b2)
+    if a2.ndim > 2 and b2.ndim == 2 and a.ndim > 1:  # (..., m, k) @ (k, n): one product over the folded rows, as
+        out = MatMul.apply(a2.reshape(-1, a2.shape[-1]), b2).reshape(*a2.shape[:-1], b2.shape[-1])  # PyTorch's
+    else:
+        out = MatMul.apply(a2, b2)
     if b.ndim == 1:
         out = out.squeeze(-1)
     if a.ndim == 1:
