@@ -509,7 +509,7 @@ def scaling_contenders(task, batch, width=None, channels=None):
     return out
 
 
-def run_scaling(plot_path, budget=0.6):
+def run_scaling(plot_path, budget=2.0):
     """Each sweep point: alternating rounds of each contender, about `budget` seconds of steps per contender."""
     results = {}
     start = time.perf_counter()
@@ -519,7 +519,7 @@ def run_scaling(plot_path, budget=0.6):
             steps = scaling_contenders(task, **params)
             first = {n: _once(f) for n, f in steps.items()}  # warm-up, and the length of one step
             per = max(1, int(budget / 3 / max(first.values())))
-            times = time_rounds(steps, 3, per, 0)
+            times = time_rounds(steps, 3, per, 1)
             med = {n: statistics.median(ts) for n, ts in times.items()}
             results.setdefault(sweep, []).append((value, med))
             ref = med.get("pytorch cpu")
