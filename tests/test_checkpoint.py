@@ -126,7 +126,7 @@ def test_checkpointed_forward_records_one_node_per_checkpoint_and_keeps_no_activ
     try:
         plain = forward(None)
         assert all(r() is not None for r in inside), "the plain graph keeps the dropout outputs"
-        assert len(graph_nodes(plain)) > 3 * 6  # every op of every block
+        assert len(graph_nodes(plain)) >= 3 * 5  # every op of every block (Linear, GELU, Dropout, Linear, +)
         del plain
         for mode in (True, False):
             inside.clear()

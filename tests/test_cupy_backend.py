@@ -144,7 +144,8 @@ def test_every_kernel_has_an_entry_point_and_a_reference():
     from micrograd.backends import elementwise
     from micrograd.backends.reference import ReferenceBackend
 
-    assert not hasattr(cupy_standin, "LAUNCHES") and "REFERENCE.run_elementwise" not in open(cupy_standin.__file__).read()
+    with open(cupy_standin.__file__) as f:
+        assert not hasattr(cupy_standin, "LAUNCHES") and "REFERENCE.run_elementwise" not in f.read()
     for dt in ("float32", "float64"):
         for name in cupy_backend.RAW:
             src, entry = cupy_backend.raw_source(name, dt)

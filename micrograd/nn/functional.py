@@ -72,7 +72,7 @@ def linear(x, weight, bias=None):
     if x.ndim >= 2 and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
         # Leading axes folded into rows, as PyTorch does: one product (and one for each gradient) instead of a
         # batch of small ones, and the bias added in place.
-        rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        rows = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
         out = Linear.apply(rows, weight) if bias is None else Linear.apply(rows, weight, bias)
         return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
     out = x @ weight.T

@@ -1,5 +1,6 @@
 """Matrix products: matmul (the one product Function), PyTorch's mm/bmm/mv/dot/outer with their shape checks,
 tensordot, and einsum (its own Function over the backend's einsum)."""
+import math
 import numpy as np
 
 from ..autograd import Function
@@ -74,7 +75,8 @@ def matmul(a, b):
     except ValueError:
         raise ValueError(f"matmul: batch dimensions cannot be broadcast; got {a.shape} @ {b.shape}") from None
     if a2.ndim > 2 and b2.ndim == 2 and a.ndim > 1:  # (..., m, k) @ (k, n): one product over the folded rows, as
-        out = MatMul.apply(a2.reshape(-1, a2.shape[-1]), b2).reshape(*a2.shape[:-1], b2.shape[-1])  # PyTorch's
+        rows = math.prod(a2.shape[:-1])
+        out = MatMul.apply(a2.reshape(rows, a2.shape[-1]), b2).reshape(*a2.shape[:-1], b2.shape[-1])  # PyTorch's
     else:
         out = MatMul.apply(a2, b2)
     if b.ndim == 1:
