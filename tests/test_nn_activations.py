@@ -158,3 +158,9 @@ def test_bad_arguments_raise_as_pytorch():
         F.kl_div(mg.tensor(X), mg.tensor(P), reduction="avg")
     with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
         F.prelu(mg.tensor(X), mg.ones(3, dtype=mg.float64))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_refuses_integers_as_pytorch(approximate):
+    with pytest.raises(NotImplementedError, match="GeluKernelImpl\" not implemented for 'Long'"):
+        mg.nn.functional.gelu(mg.tensor([1, 2]), approximate=approximate)
