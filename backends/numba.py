@@ -294,8 +294,7 @@ class NumbaBackend(NumpyBackend):
     def batch_norm_apply(self, x, mean, invstd, weight, bias):
         if not (_ok(x) and x.ndim >= 2 and x.size):
             return super().batch_norm_apply(x, mean, invstd, weight, bias)
-        scale = invstd if weight is None else invstd * weight
-        shift = -mean * scale if bias is None else bias - mean * scale
+        scale, shift = self.batch_norm_affine(mean, invstd, weight, bias)
         out = np.empty_like(x)
         K.scale_shift(self._nc_s(x), np.ascontiguousarray(scale, x.dtype), np.ascontiguousarray(shift, x.dtype),
                       self._nc_s(out))

@@ -437,10 +437,16 @@ class ReferenceBackend(Backend):
         centred = x - mean.reshape(shape)
         return mean, (centred * centred).mean(axis=axes)
 
+    @staticmethod
+    def batch_norm_affine(mean, invstd, weight, bias):
+        """(scale, shift) per channel with batch_norm_apply's map = x scale + shift (every backend's version uses
+        these)."""
+        scale = invstd if weight is None else invstd * weight
+        return scale, (-mean * scale if bias is None else bias - mean * scale)
+
     def batch_norm_apply(self, x, mean, invstd, weight, bias):
         shape, _ = self._per_channel(x)
-        scale = invstd if weight is None else invstd * weight
-        shift = -mean * scale if bias is None else bias - mean * scale
+        scale, shift = self.batch_norm_affine(mean, invstd, weight, bias)
         return self._arr(x * scale.reshape(shape) + shift.reshape(shape))
 
     def batch_norm_backward(self, g, x, mean, invstd, weight, training):

@@ -79,6 +79,7 @@ class ElementwiseKernel:
         assert (in_params, out_params, operation) == self.kernel.cuda(), f"{name} was not generated from its definition"
         self.name = name
         self.n_in, self.n_out = len(in_params.split(",")), len(out_params.split(","))
+        self._builds = {}  # dtype -> the harness built for it
 
     def __call__(self, *args, **kwargs):
         k = self.kernel
@@ -94,8 +95,10 @@ class ElementwiseKernel:
         flat_out = [o.reshape(-1) if o.flags.c_contiguous else np.ascontiguousarray(o).reshape(-1) for o in outs]
         n = int(np.prod(shape))
         if n:
-            src, entry = cupy_backend.elementwise_source(k, dtype)
-            cuda_cpu.kernel(src, entry)(*cupy_backend._launch(n), (*flat_in, *flat_out, np.int64(n)))
+            build = self._builds.get(dtype)
+            if build is None:
+                build = self._builds[dtype] = cuda_cpu.kernel(*cupy_backend.elementwise_source(k, dtype))
+            build(*cupy_backend._launch(n), (*flat_in, *flat_out, np.int64(n)))
         for o, f in zip(outs, flat_out):
             if not np.shares_memory(o, f):
                 o[...] = f.reshape(o.shape)

@@ -73,14 +73,7 @@ def scenario_train(kind, dtype, out):
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     model = DDP(make_model(kind, dtype))
-    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    per = GLOBAL_BATCH // world
-    for x, y in batches(kind, np.dtype(dtype)):
-        xs, ys = x[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per]
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(mg.tensor(xs)), mg.tensor(ys))
-        loss.backward()
-        opt.step()
+    train(model, kind, np.dtype(dtype), rank, world)
     params = {n: p.detach().numpy() for n, p in model.module.named_parameters()}
     _out(f"{out}.{rank}.npz", **params)
     dist.destroy_process_group()
@@ -257,14 +250,7 @@ def scenario_standin(which, out):
         dist.broadcast(t, 1)
         collectives = np.stack([t.numpy()] + [p.numpy() for p in parts])
         model = DDP(make_model("mlp", np.float64))
-        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        per = GLOBAL_BATCH // world
-        for x, y in batches("mlp", np.float64):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(mg.tensor(x[rank * per:(rank + 1) * per])),
-                                               mg.tensor(y[rank * per:(rank + 1) * per]))
-            loss.backward()
-            opt.step()
+        train(model, "mlp", np.float64, rank, world)
         params = {n: p.detach().numpy() for n, p in model.module.named_parameters()}
     params["calls"] = np.array(fake.calls + ["none"])
     params["collectives"] = collectives

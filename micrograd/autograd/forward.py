@@ -201,8 +201,8 @@ def through(ctx, fn, primals, tangents):
     level of its own: a rule for an op that has a composite form (the LSTM layer's)."""
     from . import forward_ad
     with forward_ad.own_level(ctx.batch) as lv:
-        duals = [forward_ad.make_dual(p, zeros(ctx, p) if t is None else t, level=lv) for p, t in
-                 zip(primals, tangents)]
+        duals = [None if p is None else forward_ad.make_dual(p, zeros(ctx, p) if t is None else t, level=lv)
+                 for p, t in zip(primals, tangents)]  # an absent optional input (None) stays absent
         outs = fn(*duals)
         outs = outs if isinstance(outs, tuple) else (outs,)
         res = tuple(forward_ad.unpack_dual(o, level=lv).tangent for o in outs)

@@ -271,23 +271,24 @@ class _Gradients:
             else:  # every edge brought None: .grad stays as it is, and the hooks still run, as PyTorch's
                 _post_hooks(leaf)
 
-    def _store_leaf(self, leaf, g):
+    def _leaf_hooks(self, leaf, g):
+        """g after the leaf's tensor hooks (register_hook's; a non-None return replaces it)."""
         for hook in leaf._hooks or ():
             if type(hook) is not PostAccumulateHook:
                 self.seen_arrays.add(id(g._data))  # the hook may keep it: .grad must not share it
                 new = hook(g)
                 g = g if new is None else new
-        _store_grad(leaf, g, self.create_graph, self.seen_arrays)
+        return g
+
+    def _store_leaf(self, leaf, g):
+        _store_grad(leaf, self._leaf_hooks(leaf, g), self.create_graph, self.seen_arrays)
         _post_hooks(leaf)
 
     def finish(self):
         """Leaves: run their hooks, then store their gradients in `.grad` (or return the targets' for grad())."""
         for leaf, (g,) in list(self.slots.items()):  # every node's slot was taken: only leaves are left
             if self.want is not None:
-                for hook in leaf._hooks or ():
-                    if type(hook) is not PostAccumulateHook:
-                        new = hook(g)
-                        g = g if new is None else new
+                g = self._leaf_hooks(leaf, g)
                 for k in self.want.get((id(leaf), 0), ()):
                     self.results[k] = g
             else:

@@ -430,11 +430,16 @@ def _check_tensor(t, what):
         raise TypeError(f"micrograd.distributed.{what}: expected a Tensor, got {type(t).__name__}")
 
 
+def _on_device(backend):
+    """Whether the backend's arrays live on a device (cupy), not in host memory."""
+    return not str(backend.device).startswith("cpu")
+
+
 def _staged(g, t):
     """The array the communicator works on for tensor t (its own storage where it can), and a function writing a
     result back into t (None when the array is t's storage)."""
     a = t._data
-    device = not str(t._backend.device).startswith("cpu")
+    device = _on_device(t._backend)
     if device and not isinstance(g.comm, _NcclComm):
         host = np.ascontiguousarray(t._backend.to_numpy(a))
         return host, lambda: t._data.__setitem__(Ellipsis, t._backend.asarray(host, a.dtype).reshape(a.shape))

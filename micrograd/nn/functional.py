@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import ops
+from .. import dtypes, ops
 from .. import random as rng
 from ..factories import zeros_like
 from ..ops import BinaryCrossEntropy, Erf, Linear
@@ -127,9 +127,8 @@ def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
     if not x.is_floating_point():  # PyTorch's error
-        name = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                "bool": "Bool"}.get(str(x.dtype), str(x.dtype))
-        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{name}\' (gelu: input of dtype {x.dtype})')
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{dtypes.short_name(x.dtype)}\' (gelu: '
+                                  f'input of dtype {x.dtype})')
     if x.numel():  # one fused op (ops.Gelu); its maths is _gelu_composite
         return ops.Gelu.apply(x, approximate=approximate, composite=lambda x_: _gelu_composite(x_, approximate))
     return _gelu_composite(x, approximate)

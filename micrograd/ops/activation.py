@@ -4,7 +4,9 @@ import math
 
 from ..autograd import Function
 from ..autograd import forward as fw
+from ..autograd.grad_mode import is_grad_enabled
 from .elementwise import unary
+from .util import composite_backward
 
 __all__ = ["Erf", "Gelu", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid",
            "tanh"]
@@ -184,10 +186,8 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        from ..autograd.grad_mode import is_grad_enabled
         if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
-            from ..autograd import grad
-            return grad(ctx.composite(x), x, g, create_graph=True)[0], None, None
+            return composite_backward(ctx.composite, (x,), g) + (None, None)
         b = x._backend
         out = (b.gelu_tanh_backward if ctx.approximate == "tanh" else b.gelu_erf_backward)(g._data, x._data)
         return type(x)._make(out, b, False, None, 0), None, None

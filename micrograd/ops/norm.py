@@ -12,6 +12,7 @@ from ..autograd import Function
 from ..autograd import forward as fw
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .util import composite_backward
 
 __all__ = ["BatchNorm", "LayerNorm"]
 
@@ -32,8 +33,7 @@ class BatchNorm(Function):
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
-            inputs = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
-            return _composite_backward(ctx, g, x, weight, bias, inputs)
+            return composite_backward(ctx.composite, (x, weight, bias), g) + (None, None, None, None)
         be = x._backend
         gx, gw, gb = be.batch_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,
                                             None if weight is None else weight._data, ctx.training)
@@ -45,23 +45,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
-        present = [k for k, p in enumerate(ctx.primals[:3]) if p is not None]
-
-        def fn(*ps):
-            full = [None, None, None]
-            for k, p in zip(present, ps):
-                full[k] = p
-            return ctx.composite(*full)
-        return fw.through(ctx, fn, [ctx.primals[k] for k in present], [(tx, tw, tb)[k] for k in present])
-
-
-def _composite_backward(ctx, g, x, weight, bias, inputs):
-    """Gradients of the composite at (x, weight, bias) for g, recorded (create_graph)."""
-    from ..autograd import grad
-    out = ctx.composite(x, weight, bias)
-    got = iter(grad(out, inputs, g, create_graph=True, allow_unused=True)) if inputs else iter(())
-    res = [next(got) if t is not None and t.requires_grad else None for t in (x, weight, bias)]
-    return (*res, None, None, None, None)
+        return fw.through(ctx, ctx.composite, ctx.primals[:3], (tx, tw, tb))
 
 
 class LayerNorm(Function):
@@ -80,9 +64,7 @@ class LayerNorm(Function):
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
-            inputs = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
-            res = _composite_backward(ctx, g, x, weight, bias, inputs)
-            return res[:3] + (None, None)
+            return composite_backward(ctx.composite, (x, weight, bias), g) + (None, None)
         be = x._backend
         gx, gw, gb = be.layer_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,
                                             None if weight is None else weight._data)
@@ -93,4 +75,4 @@ class LayerNorm(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
-        return BatchNorm.jvp(ctx, tx, tw, tb)
+        return fw.through(ctx, ctx.composite, ctx.primals[:3], (tx, tw, tb))

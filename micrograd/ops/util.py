@@ -120,3 +120,13 @@ def single_axis(axis, ndim, op, shape):
 
 def keepdims_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def composite_backward(composite, primals, g):
+    """The gradients, recorded for create_graph, of composite(*primals) for the output gradient g (None for a primal
+    that is None or needs no gradient): the backward of a fused op when more than one order is asked, through the
+    composite that defines its maths."""
+    from ..autograd import grad
+    inputs = [p for p in primals if p is not None and p.requires_grad]
+    got = iter(grad(composite(*primals), inputs, g, create_graph=True, allow_unused=True) if inputs else ())
+    return tuple(next(got) if p is not None and p.requires_grad else None for p in primals)

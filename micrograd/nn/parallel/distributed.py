@@ -43,7 +43,10 @@ class _Bucket:
 
     def reset(self):
         self.done = [False] * len(self.params)  # which slots hold this step's gradient
-        self.ready, self.request, self.staged, self.started = 0, None, None, False
+        self.ready, self.request, self.staged = 0, None, None  # ready: how many of `done` are True
+
+    def full(self):
+        return self.ready == len(self.params)
 
 
 class DistributedDataParallel(Module):
@@ -150,7 +153,7 @@ class DistributedDataParallel(Module):
             bucket.done[k] = True
             bucket.ready += 1
         self._copy_in(bucket, k, p)
-        while self._next < len(self._buckets) and self._buckets[self._next].ready == len(self._buckets[self._next].params):
+        while self._next < len(self._buckets) and self._buckets[self._next].full():
             self._start(self._buckets[self._next])
             self._next += 1
         self._progress()
@@ -167,11 +170,10 @@ class DistributedDataParallel(Module):
     def _start(self, bucket):
         comm = self._group.comm
         buf = bucket.buffer
-        if _on_device(bucket.backend) and not isinstance(comm, dist._NcclComm):  # device memory over MPI: staged
+        if dist._on_device(bucket.backend) and not isinstance(comm, dist._NcclComm):  # device memory over MPI
             bucket.staged = bucket.backend.to_numpy(buf).copy()
             buf = bucket.staged
         bucket.request = comm.allreduce(buf, dist.ReduceOp.SUM, "all_reduce (DistributedDataParallel gradients)")
-        bucket.started = True
 
     def _progress(self):
         """Let MPI move the started buckets along (MPICH progresses non-blocking operations inside MPI calls)."""
@@ -212,10 +214,6 @@ class DistributedDataParallel(Module):
                 else:
                     p.grad._data[...] = flat
             b.reset()
-
-
-def _on_device(backend):
-    return not str(backend.device).startswith("cpu")
 
 
 def _describe(entry):
