@@ -14,7 +14,7 @@ import types
 import numpy as np
 from numba import njit
 
-from . import elementwise
+from . import _numba_math, elementwise
 
 _MODULES = {}
 _COMPILED = {}
@@ -27,6 +27,7 @@ def _module(dtype):
         mod = types.ModuleType(name, "Generated Numba kernels (backends/_numba_elementwise.py)")
         mod.__file__ = elementwise.__file__
         mod._T, mod.math = dtype.type, math
+        mod._exp, mod._tanh = _numba_math.FUNCTIONS[dtype]["exp"], _numba_math.FUNCTIONS[dtype]["tanh"]
         sys.modules[name] = _MODULES[name] = mod
     return mod
 
@@ -43,7 +44,7 @@ def _compile(kernel, dtype):
     got = _COMPILED.get((kernel.name, dtype))
     if got is None:
         mod = _module(dtype)
-        suffix = f"{dtype.name}_{kernel.key}"
+        suffix = f"{dtype.name}_{kernel.key}_{_numba_math.KEY}"
         exec(compile(kernel.numba_source(suffix), elementwise.__file__, "exec"), mod.__dict__)
         flat = f"{kernel.name}__{suffix}"
         setattr(mod, flat, njit(cache=True, error_model="numpy")(getattr(mod, flat)))
@@ -55,7 +56,7 @@ def _compile(kernel, dtype):
 def warm(dtypes):
     """Compile (or load from the disk cache) every arithmetic-only definition for `dtypes`, both loops."""
     for kernel in elementwise.KERNELS.values():
-        if kernel.transcendental and not kernel.fused:
+        if kernel.scalar_libm and not kernel.fused:
             continue
         for dt in dtypes:
             for loop, args in zip(compiled(kernel, dt), _sample_args(kernel, np.dtype(dt))):

@@ -25,6 +25,8 @@ import math
 
 from numba import njit
 
+from ._numba_math import exp as _vexp
+
 # Op codes (Python ints: constants inside the compiled code).
 ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM = range(6)  # binary3
 SUM, MAX, MIN = range(3)  # reduce3
@@ -196,6 +198,57 @@ def softmax3(x, out, log):
             else:
                 for k in range(n):
                     orow[k] = math.exp(row[k] - m) / s
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_rows(x, out, log):
+    """softmax3 over the last axis of x (R, n): each exp computed once, in vectorised loops (_numba_math)."""
+    for r in range(x.shape[0]):
+        row, orow = x[r], out[r]
+        m = _row_max(row)
+        _exp_shifted(row, m, orow)
+        s = 0.0
+        for k in range(orow.size):  # the sum in order (a float reduction does not vectorise)
+            s += orow[k]
+        if log:
+            _log_shifted(row, m, row.dtype.type(math.log(s)), orow)
+        else:
+            _divide(orow, orow.dtype.type(s))
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_backward_rows(y, g, out):
+    """out = y (g - sum(g y)) along each row of y, g (R, n): softmax's gradient given its output y."""
+    for r in range(y.shape[0]):
+        yr, gr = y[r], g[r]
+        s = 0.0
+        for k in range(yr.size):
+            s += gr[k] * yr[k]
+        _times_shifted(yr, gr, yr.dtype.type(s), out[r])
+
+
+@njit(cache=True, error_model="numpy")
+def _times_shifted(y, g, s, out):
+    for k in range(y.size):
+        out[k] = y[k] * (g[k] - s)
+
+
+@njit(cache=True, error_model="numpy")
+def _exp_shifted(row, m, orow):
+    for k in range(row.size):
+        orow[k] = _vexp(row[k] - m)
+
+
+@njit(cache=True, error_model="numpy")
+def _log_shifted(row, m, ls, orow):
+    for k in range(row.size):
+        orow[k] = (row[k] - m) - ls
+
+
+@njit(cache=True, error_model="numpy")
+def _divide(orow, s):
+    for k in range(orow.size):
+        orow[k] = orow[k] / s
 
 
 @njit(cache=True, error_model="numpy")

@@ -251,6 +251,11 @@ class Backend:
         """a - logsumexp(a, axis) along the int `axis`."""
         self._missing("log_softmax")
 
+    def softmax_backward(self, y, g, axis):
+        """y (g - sum(g y, axis)): softmax's gradient given its output y and the output's gradient g (one shape and
+        float dtype) along the int `axis`."""
+        self._missing("softmax_backward")
+
     # movement
     def reshape(self, a, shape):
         """`a` with a new shape of the same size (may share memory with `a`)."""

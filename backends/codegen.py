@@ -20,14 +20,17 @@ import textwrap
 FUNCTIONS = {
     "abs": ("abs", "fabs"), "floor": ("math.floor", "floor"), "ceil": ("math.ceil", "ceil"),
     "trunc": ("math.trunc", "trunc"), "sqrt": ("math.sqrt", "sqrt"),
-    "exp": ("math.exp", "exp"), "expm1": ("math.expm1", "expm1"), "log": ("math.log", "log"),
+    "exp": ("_exp", "exp"), "expm1": ("math.expm1", "expm1"), "log": ("math.log", "log"),
     "log1p": ("math.log1p", "log1p"), "log2": ("math.log2", "log2"), "log10": ("math.log10", "log10"),
     "sin": ("math.sin", "sin"), "cos": ("math.cos", "cos"), "tan": ("math.tan", "tan"),
     "arcsin": ("math.asin", "asin"), "arccos": ("math.acos", "acos"), "arctan": ("math.atan", "atan"),
-    "sinh": ("math.sinh", "sinh"), "cosh": ("math.cosh", "cosh"), "tanh": ("math.tanh", "tanh"),
+    "sinh": ("math.sinh", "sinh"), "cosh": ("math.cosh", "cosh"), "tanh": ("_tanh", "tanh"),
     "arcsinh": ("math.asinh", "asinh"), "arccosh": ("math.acosh", "acosh"), "arctanh": ("math.atanh", "atanh"),
 }
 ARITHMETIC = frozenset(("abs", "floor", "ceil", "trunc"))  # the rest go through libm: "transcendental"
+# Numba's loops vectorise these too: exp and tanh are backends/_numba_math.py's (`_exp`, `_tanh` in the
+# generated module), the rest of libm stays scalar there ("scalar_libm").
+VECTORISED = ARITHMETIC | {"exp", "tanh"}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 NUMBA, C = 0, 1  # emission targets
@@ -71,6 +74,7 @@ class Kernel:
             self._check(node, known)
             known.add(name)
         self.transcendental = bool(self.calls - ARITHMETIC)
+        self.scalar_libm = bool(self.calls - VECTORISED)
         self.key = hashlib.sha1(repr((self.numba_source("T"), self.cuda())).encode()).hexdigest()[:10]
 
     def __call__(self, *args):

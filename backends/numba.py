@@ -126,7 +126,8 @@ def _single_run(shape, axes):
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
-    # elementwise definitions: the arithmetic-only ones compiled (exp, log, tanh, sqrt stay with NumPy)
+    # elementwise definitions: compiled unless they call libm functions other than exp and tanh (log, sqrt, sin
+    # ... stay with NumPy's vectorised ufuncs) and are not marked fused
     def run_elementwise(self, kernel, *operands, out=None):
         got = self._compiled(kernel, operands, out)
         if got is not None:
@@ -141,7 +142,7 @@ class NumbaBackend(NumpyBackend):
 
     def _compiled(self, kernel, operands, out=None):
         """The compiled kernel's results, or None where it does not apply (NumPy's code runs instead)."""
-        if kernel.transcendental and not kernel.fused:
+        if kernel.scalar_libm and not kernel.fused:
             return None
         plan = _plan(kernel, operands, out)
         if plan is None:
@@ -149,6 +150,19 @@ class NumbaBackend(NumpyBackend):
         loop, args, results = plan
         NE.compiled(kernel, results[0].dtype)[loop](*args)
         return results[0] if len(results) == 1 else tuple(results)
+
+    def lstm_cell(self, z, c):
+        # As lstm_cell_backward below: the row loop of lstm_cell_units called directly.
+        n = c.shape[-1] if c.ndim == 2 else 0
+        if not (n and c.size >= SMALL["flat"] and _ok(z) and _ok(c) and z.dtype == c.dtype
+                and z.shape == (c.shape[0], 4 * n)):
+            return super().lstm_cell(z, c)
+        act = np.empty((c.shape[0], 5 * n), c.dtype)
+        h, c_new = np.empty_like(c), np.empty_like(c)
+        NE.compiled(E.lstm_cell_units, c.dtype)[1](
+            c.shape[0], n, z, 0, z, n, z, 2 * n, z, 3 * n, c, 0,
+            act, 0, act, n, act, 2 * n, act, 3 * n, act, 4 * n, c_new, 0, h, 0)
+        return h, c_new, act
 
     def lstm_cell_backward(self, gh, gc, act, c):
         # The generic dispatch (run_elementwise over column_blocks) costs more than the kernel at an LSTM's
@@ -253,11 +267,23 @@ class NumbaBackend(NumpyBackend):
             return fallback(a, axis)
         out = np.empty_like(a)
         dims = (math.prod(a.shape[:axis]), a.shape[axis], math.prod(a.shape[axis + 1:]))
-        K.softmax3(a.reshape(dims), out.reshape(dims), log)
+        if dims[2] == 1:  # the last axis (attention, classifiers): contiguous rows, vectorised loops
+            K.softmax_rows(a.reshape(dims[:2]), out.reshape(dims[:2]), log)
+        else:
+            K.softmax3(a.reshape(dims), out.reshape(dims), log)
         return out
 
     def softmax(self, a, axis):
         return self._softmax(a, axis, False, super().softmax)
+
+    def softmax_backward(self, y, g, axis):
+        if not (_ok(y) and _ok(g) and y.dtype == g.dtype and y.shape == g.shape and y.ndim and y.size
+                and axis == y.ndim - 1):
+            return super().softmax_backward(y, g, axis)
+        out = np.empty_like(y)
+        rows = (y.size // y.shape[-1], y.shape[-1])
+        K.softmax_backward_rows(y.reshape(rows), g.reshape(rows), out.reshape(rows))
+        return out
 
     def log_softmax(self, a, axis):
         return self._softmax(a, axis, True, super().log_softmax)
@@ -551,7 +577,7 @@ def _compiled_primitive(kernel):
 
 
 for _kernel in E.KERNELS.values():
-    if _kernel.primitive and (_kernel.fused or not _kernel.transcendental):
+    if _kernel.primitive and (_kernel.fused or not _kernel.scalar_libm):
         setattr(NumbaBackend, _kernel.name, _compiled_primitive(_kernel))
 
 

@@ -260,8 +260,12 @@ class ReferenceBackend(Backend):
 
     def softmax(self, a, axis):
         xp = self.xp
-        e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
-        return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
+        with np.errstate(invalid="ignore"):  # a row of -inf only (attention masked it out entirely): NaN
+            e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
+            return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
+
+    def softmax_backward(self, y, g, axis):
+        return self._arr(y * (g - (g * y).sum(axis=axis, keepdims=True)))
 
     def log_softmax(self, a, axis):
         xp = self.xp

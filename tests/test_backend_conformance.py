@@ -87,6 +87,10 @@ def _np_logsumexp(x, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _np_softmax(x, axis):
+    return np.exp(x - _np_logsumexp(x, axis, True)).astype(x.dtype)
+
+
 def _np_index_add(shape, index, values, dtype):
     out = np.zeros(shape, dtype)
     np.add.at(out, index, values)
@@ -125,6 +129,8 @@ def cases(dt):
     ints = np.array([[3, -1, 0], [7, 2, -5]], np.int64)
     mask = np.array([[True, False, True], [False, False, True]])
     ties = np.array([[1, 3, 3, 0], [2, 2, 2, 2], [-1, 5, 5, 5]], f)
+    masked = np.where(np.tril(np.ones((3, 4), bool)), x, -np.inf).astype(f)
+    masked[1, 0] = -np.inf
     img = rng.uniform(-1, 1, (2, 3, 5, 6)).astype(f)
     cols = rng.uniform(-1, 1, (2, 3, 2, 3, 2, 2)).astype(f)
     other = np.float32 if f == np.float64 else np.float64
@@ -272,6 +278,13 @@ def cases(dt):
         ("softmax", "softmax", (x, 1), lambda a, ax: np.exp(a - _np_logsumexp(a, ax, True))),
         ("softmax-0", "softmax", (x, 0), lambda a, ax: np.exp(a - _np_logsumexp(a, ax, True))),
         ("log_softmax", "log_softmax", (x, 2), lambda a, ax: a - _np_logsumexp(a, ax, True)),
+        ("softmax-last", "softmax", (x, 2), lambda a, ax: np.exp(a - _np_logsumexp(a, ax, True))),
+        # causal masking as attention writes it, one row masked out entirely (NaN, as NumPy's and PyTorch's)
+        ("softmax-masked", "softmax", (masked, 2), None),
+        ("softmax_backward", "softmax_backward", (_np_softmax(x, 2), x[::-1].copy(), 2),
+         lambda y, g, ax: y * (g - (g * y).sum(ax, keepdims=True))),
+        ("softmax_backward-0", "softmax_backward", (_np_softmax(x, 0), x[::-1].copy(), 0),
+         lambda y, g, ax: y * (g - (g * y).sum(ax, keepdims=True))),
         ("reshape", "reshape", (x, (4, 6)), np.reshape),
         ("transpose", "transpose", (x, (2, 0, 1)), np.transpose),
         ("broadcast_to", "broadcast_to", (y, (2, 3, 4)), np.broadcast_to),

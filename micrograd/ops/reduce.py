@@ -11,6 +11,7 @@ import warnings
 from .. import dtypes, return_types
 from ..autograd import Function
 from ..autograd import forward as fw
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
 from .movement import BroadcastTo, Reshape
@@ -191,7 +192,12 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.output()
-        return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
+        if is_grad_enabled() or fw.carries(g, y) or not y.ndim:  # create_graph, tangents, 0-d: recorded ops
+            return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
+        be = y._backend  # the first derivative: one fused pass where the backend has one
+        if g.dtype != y.dtype or g.shape != y.shape:
+            g = g.to(y.dtype).expand(y.shape)
+        return Tensor._make(be.softmax_backward(y._data, g._data, ctx.axis), be, False, None, 0), None
 
     jvp_batched = True
 
