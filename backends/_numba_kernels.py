@@ -289,18 +289,94 @@ def batch_norm_stats(x, mean, var):
     for c in range(ch):
         acc = 0.0
         for i in range(n):
-            row = x[i, c]
-            for k in range(sp):
-                acc += row[k]
+            acc += _sum8(x[i, c])
         m = acc / count
         acc = 0.0
         for i in range(n):
-            row = x[i, c]
-            for k in range(sp):
-                d = row[k] - m
-                acc += d * d
+            acc += _sumsq8(x[i, c], m)
         mean[c] = m
         var[c] = acc / count
+
+
+# Float sums in eight running lanes (lane k takes elements k, k + 8, ...; the lanes then combine pairwise, the
+# remainder last): a fixed order, so results stay bit-identical run to run, and eight independent chains that
+# LLVM turns into vector adds, where one running sum waits on each add in turn (3-4x slower).
+
+@njit(cache=True, error_model="numpy")
+def _sum8(row):
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n8 = row.size // 8
+    for j in range(n8):
+        k = 8 * j
+        a0 += row[k]
+        a1 += row[k + 1]
+        a2 += row[k + 2]
+        a3 += row[k + 3]
+        a4 += row[k + 4]
+        a5 += row[k + 5]
+        a6 += row[k + 6]
+        a7 += row[k + 7]
+    t = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for k in range(8 * n8, row.size):
+        t += row[k]
+    return t
+
+
+@njit(cache=True, error_model="numpy")
+def _sumsq8(row, m):
+    """sum of (row - m)^2, as _sum8."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n8 = row.size // 8
+    for j in range(n8):
+        k = 8 * j
+        d0, d1, d2, d3 = row[k] - m, row[k + 1] - m, row[k + 2] - m, row[k + 3] - m
+        d4, d5, d6, d7 = row[k + 4] - m, row[k + 5] - m, row[k + 6] - m, row[k + 7] - m
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+        a4 += d4 * d4
+        a5 += d5 * d5
+        a6 += d6 * d6
+        a7 += d7 * d7
+    t = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for k in range(8 * n8, row.size):
+        d = row[k] - m
+        t += d * d
+    return t
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_dot8(g, row, m):
+    """(sum of g, sum of g (row - m)), as _sum8, in one pass."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = 0.0
+    n8 = row.size // 8
+    for j in range(n8):
+        k = 8 * j
+        g0, g1, g2, g3, g4, g5, g6, g7 = g[k], g[k + 1], g[k + 2], g[k + 3], g[k + 4], g[k + 5], g[k + 6], g[k + 7]
+        a0 += g0
+        a1 += g1
+        a2 += g2
+        a3 += g3
+        a4 += g4
+        a5 += g5
+        a6 += g6
+        a7 += g7
+        b0 += g0 * (row[k] - m)
+        b1 += g1 * (row[k + 1] - m)
+        b2 += g2 * (row[k + 2] - m)
+        b3 += g3 * (row[k + 3] - m)
+        b4 += g4 * (row[k + 4] - m)
+        b5 += g5 * (row[k + 5] - m)
+        b6 += g6 * (row[k + 6] - m)
+        b7 += g7 * (row[k + 7] - m)
+    a = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    b = ((b0 + b1) + (b2 + b3)) + ((b4 + b5) + (b6 + b7))
+    for k in range(8 * n8, row.size):
+        a += g[k]
+        b += g[k] * (row[k] - m)
+    return a, b
 
 
 @njit(cache=True, error_model="numpy")
@@ -323,10 +399,9 @@ def batch_norm_backward_sums(g, x, mean, sg, sgx):
         b = 0.0
         m = mean[c]
         for i in range(n):
-            grow, row = g[i, c], x[i, c]
-            for k in range(sp):
-                a += grow[k]
-                b += grow[k] * (row[k] - m)
+            da, db = _sum_dot8(g[i, c], x[i, c], m)
+            a += da
+            b += db
         sg[c] = a
         sgx[c] = b
 
@@ -430,6 +505,13 @@ def col2im(cols, stride, out):
     stride = max(stride, 1)
     kh, kw, oh, ow = cols.shape[1:]
     out[:] = 0
+    if stride == 1:  # unit-stride rows add as vectors (about 2.5x)
+        for t in range(out.shape[0]):
+            for i in range(kh):
+                for j in range(kw):
+                    for p in range(oh):
+                        _add_row(cols[t, i, j, p], out[t, p + i, j:])
+        return
     for t in range(out.shape[0]):
         dst = out[t]
         for i in range(kh):
@@ -438,6 +520,12 @@ def col2im(cols, stride, out):
                 for p in range(oh):
                     for q in range(ow):
                         dst[p * stride + i, q * stride + j] += src[p, q]
+
+
+@njit(cache=True, error_model="numpy")
+def _add_row(src, dst):
+    for q in range(src.size):
+        dst[q] += src[q]
 
 
 @njit(cache=True, error_model="numpy")

@@ -353,6 +353,16 @@ class Backend:
         """Patches of x (N, C, H, W) as (N, C, kh, kw, OH, OW), OH = (H - kh) // stride + 1."""
         self._missing("im2col")
 
+    def conv2d(self, x, w, stride):
+        """The cross-correlation of x (N, C, H, W) with w (O, C, kh, kw) at the int `stride` (no padding, dilation
+        or groups: callers pad first), shape (N, O, OH, OW): im2col's patches times the weight matrix, one op."""
+        self._missing("conv2d")
+
+    def conv2d_backward(self, g, x, w, stride, need_x, need_w):
+        """conv2d's gradients (dx or None, dw or None) given the output's gradient g (N, O, OH, OW): dx the col2im
+        of W^T g, dw the sum over images of g patches^T."""
+        self._missing("conv2d_backward")
+
     def col2im(self, cols, shape, stride):
         """The adjoint of im2col: sums patches (N, C, kh, kw, OH, OW) back into an array of `shape`."""
         self._missing("col2im")

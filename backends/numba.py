@@ -389,6 +389,15 @@ class NumbaBackend(NumpyBackend):
         K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))
         return out
 
+    # conv2d's chunks (NumpyBackend.conv2d): patches and their sums by the kernels
+    def _im2col_into(self, x, kh, kw, stride, out):
+        n, c, h, w = x.shape
+        K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))
+
+    def _col2im_into(self, cols, stride, out):
+        n, c, h, w = out.shape
+        K.col2im(cols.reshape((n * c,) + cols.shape[2:]), stride, out.reshape(n * c, h, w))
+
     def col2im(self, cols, shape, stride):
         cols = np.ascontiguousarray(cols)
         if not _ok(cols):

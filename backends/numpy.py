@@ -11,10 +11,92 @@ from . import elementwise as E
 from .reference import ReferenceBackend, may_overlap
 
 _BLOCK = 1 << 16  # elements per block of the blocked in-place updates
+CONV_CHUNK_BYTES = 1 << 20  # conv2d's patch buffer: about the L2 cache of one core
+
+
+def _host_float(a):
+    """a is a C-contiguous float32/float64 ndarray (conv2d's chunked path)."""
+    return type(a) is np.ndarray and a.dtype.kind == "f" and a.dtype.itemsize in (4, 8) and a.flags.c_contiguous
 
 
 class NumpyBackend(ReferenceBackend):
     name = "numpy"
+
+    # conv2d: the batch in chunks of images whose patch matrix fits the L2 cache (CONV_CHUNK_BYTES), each chunk's
+    # patches written into one reused buffer (_im2col_into) and multiplied at once. The whole batch's patches
+    # (9x the input for a 3x3 kernel) never reach memory: at the deep ConvNet's sizes a third less time than
+    # im2col + one batched matmul, and none of that memory kept for backward, which makes each chunk's patches
+    # again. The numba backend fills and sums the chunks with its kernels.
+    def _conv_plan(self, x, w, stride):
+        if not (_host_float(x) and _host_float(w) and x.dtype == w.dtype and x.ndim == w.ndim == 4
+                and x.shape[1] == w.shape[1] and x.shape[0] and w.shape[0] and x.shape[1] and stride >= 1):
+            return None
+        n, c, h, wd = x.shape
+        kh, kw = w.shape[2:]
+        oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+        if oh < 1 or ow < 1:
+            return None
+        k = c * kh * kw
+        chunk = max(1, min(n, CONV_CHUNK_BYTES // (k * oh * ow * x.itemsize)))
+        return n, c, kh, kw, oh, ow, k, chunk
+
+    def _patches(self, x, plan, n0, n1, buf, stride):
+        n, c, kh, kw, oh, ow, k, chunk = plan
+        cols = buf[:n1 - n0]
+        self._im2col_into(x[n0:n1], kh, kw, stride, cols)
+        return cols.reshape(n1 - n0, k, oh * ow)
+
+    def _im2col_into(self, x, kh, kw, stride, out):
+        """out (N, C, kh, kw, OH, OW) = im2col(x (N, C, H, W)), written in place."""
+        win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+        np.copyto(out, win.transpose(0, 1, 4, 5, 2, 3))
+
+    def _col2im_into(self, cols, stride, out):
+        """out (N, C, H, W) = col2im(cols (N, C, kh, kw, OH, OW)), written in place."""
+        kh, kw, oh, ow = cols.shape[2:]
+        out[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
+
+    def conv2d(self, x, w, stride):
+        plan = self._conv_plan(x, w, stride)
+        if plan is None:
+            return super().conv2d(x, w, stride)
+        n, c, kh, kw, oh, ow, k, chunk = plan
+        out = np.empty((n, w.shape[0], oh * ow), x.dtype)
+        w2 = w.reshape(w.shape[0], k)
+        buf = np.empty((chunk, c, kh, kw, oh, ow), x.dtype)
+        for n0 in range(0, n, chunk):
+            n1 = min(n0 + chunk, n)
+            np.matmul(w2, self._patches(x, plan, n0, n1, buf, stride), out=out[n0:n1])
+        return out.reshape(n, w.shape[0], oh, ow)
+
+    def conv2d_backward(self, g, x, w, stride, need_x, need_w):
+        plan = self._conv_plan(x, w, stride)
+        if plan is None or g.dtype != x.dtype or g.shape[:2] != (x.shape[0], w.shape[0]):
+            return super().conv2d_backward(g, x, w, stride, need_x, need_w)
+        g = np.ascontiguousarray(g)
+        n, c, kh, kw, oh, ow, k, chunk = plan
+        o = w.shape[0]
+        g3 = g.reshape(n, o, oh * ow)
+        w2t = w.reshape(o, k).T
+        buf = np.empty((chunk, c, kh, kw, oh, ow), x.dtype)
+        dx = np.empty_like(x) if need_x else None
+        # dw^T summed image by image, in order: patches (k, L) @ g^T (L, o) runs ~15% faster than g @ patches^T
+        dwt, part = (np.zeros((k, o), x.dtype), np.empty((k, o), x.dtype)) if need_w else (None, None)
+        for n0 in range(0, n, chunk):
+            n1 = min(n0 + chunk, n)
+            if need_w:
+                cols = self._patches(x, plan, n0, n1, buf, stride)
+                for i in range(n1 - n0):
+                    np.matmul(cols[i], g3[n0 + i].T, out=part)
+                    dwt += part
+            if need_x:
+                dcols = buf[:n1 - n0]
+                np.matmul(w2t, g3[n0:n1], out=dcols.reshape(n1 - n0, k, oh * ow))
+                self._col2im_into(dcols, stride, dx[n0:n1])
+        return dx, None if dwt is None else np.ascontiguousarray(dwt.T).reshape(w.shape)
 
     def relu(self, a):
         return self._arr(np.maximum(a, a.dtype.type(0)))

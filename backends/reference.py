@@ -381,6 +381,26 @@ class ReferenceBackend(Backend):
         win = win[:, :, ::stride, ::stride]
         return self.xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
 
+    def conv2d(self, x, w, stride):
+        n, o, k = x.shape[0], w.shape[0], w[0].size
+        cols = self.im2col(x, w.shape[2], w.shape[3], stride)
+        oh, ow = cols.shape[4:]
+        return self._arr(self.xp.matmul(w.reshape(o, k), cols.reshape(n, k, oh * ow)).reshape(n, o, oh, ow))
+
+    def conv2d_backward(self, g, x, w, stride, need_x, need_w):
+        xp = self.xp
+        o, c, kh, kw = w.shape
+        n, (oh, ow) = x.shape[0], g.shape[2:]
+        g3 = g.reshape(n, o, oh * ow)
+        dx = dw = None
+        if need_w:
+            cols = self.im2col(x, kh, kw, stride).reshape(n, c * kh * kw, oh * ow)
+            dw = self._arr(xp.matmul(g3, cols.transpose(0, 2, 1)).sum(0).reshape(w.shape))
+        if need_x:
+            dcols = xp.matmul(w.reshape(o, c * kh * kw).T, g3).reshape(n, c, kh, kw, oh, ow)
+            dx = self.col2im(dcols, x.shape, stride)
+        return dx, dw
+
     def col2im(self, cols, shape, stride):
         n, c, kh, kw, oh, ow = cols.shape
         out = self.xp.zeros(shape, dtype=cols.dtype)

@@ -87,6 +87,11 @@ def _np_logsumexp(x, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _np_conv2d(x, w, stride):
+    win = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("ncpqij,ocij->nopq", win, w).astype(x.dtype)
+
+
 def _np_softmax(x, axis):
     return np.exp(x - _np_logsumexp(x, axis, True)).astype(x.dtype)
 
@@ -133,6 +138,8 @@ def cases(dt):
     masked[1, 0] = -np.inf
     img = rng.uniform(-1, 1, (2, 3, 5, 6)).astype(f)
     cols = rng.uniform(-1, 1, (2, 3, 2, 3, 2, 2)).astype(f)
+    conv_w = rng.uniform(-1, 1, (4, 3, 3, 3)).astype(f)
+    conv_g = rng.uniform(-1, 1, (2, 4, 3, 4)).astype(f)
     other = np.float32 if f == np.float64 else np.float64
     yrelu = np.maximum(x, 0)  # relu's output, zeros included
     ysig = _np_sigmoid(x)
@@ -341,6 +348,11 @@ def cases(dt):
         ("qr", "qr", (x.mT.copy(),), lambda a: tuple(np.linalg.qr(a))),
         # the fused kernels: the reference is their one definition, so no direct expression (None)
         ("im2col", "im2col", (img, 2, 3, 1), None),
+        ("conv2d", "conv2d", (img, conv_w, 1), _np_conv2d),
+        ("conv2d-stride", "conv2d", (img, conv_w[:, :, :, :2].copy(), 2), _np_conv2d),
+        ("conv2d_backward", "conv2d_backward", (conv_g, img, conv_w, 1, True, True), None),
+        ("conv2d_backward-stride", "conv2d_backward", (conv_g[:, :, :2, :3].copy(), img, conv_w[:, :, :, :2].copy(),
+                                                       2, True, True), None),
         ("im2col-stride", "im2col", (img, 3, 2, 2), None),
         ("col2im", "col2im", (cols, (2, 3, 3, 4), 1), None),
         ("col2im-stride", "col2im", (cols, (2, 3, 4, 5), 2), None),

@@ -8,7 +8,7 @@ import pytest
 
 import micrograd as mg
 import micrograd.nn.functional as F
-from micrograd.ops import Im2Col, MaxPool2d, SoftmaxCrossEntropy
+from micrograd.ops import Conv2d, Im2Col, MaxPool2d, SoftmaxCrossEntropy
 
 TARGETS = np.array([2, -100, 0, 4, 4, 1])
 
@@ -214,3 +214,65 @@ def test_lstm_with_mixed_dtypes_promotes_as_the_composite_does():
     assert out.dtype == h.dtype == c.dtype == np.float64
     same, _ = lstm(x, (h0.astype("float64"), c0.astype("float64")))
     np.testing.assert_allclose(out.detach().numpy(), same.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _composite_conv2d(x, w, stride, padding):
+    from micrograd.nn.convolution import _conv2d_composite
+    if padding:
+        x = F.pad(x, (padding,) * 4)
+    return _conv2d_composite(x, w, stride)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (1, 1), (2, 1), (3, 0)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_takes_the_fused_path_and_matches_the_composite(backend, stride, padding, dtype):
+    rng = np.random.default_rng(6)
+    a, k = rng.standard_normal((3, 2, 9, 8)), rng.standard_normal((4, 2, 3, 3))
+    x, w, x2, w2 = _leaf(a, dtype), _leaf(k, dtype), _leaf(a, dtype), _leaf(k, dtype)
+    fused = F.conv2d(x, w, stride=stride, padding=padding)
+    composite = _composite_conv2d(x2, w2, stride, padding)
+    assert fused.grad_fn.fn is Conv2d
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), **tol)
+    cot = mg.tensor(rng.standard_normal(fused.shape).astype(dtype))
+    fused.backward(cot)
+    composite.backward(cot)
+    for got, want in ((x.grad, x2.grad), (w.grad, w2.grad)):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), **tol)
+
+
+def test_conv2d_gradients_of_gradients_and_partial_needs(backend):
+    rng = np.random.default_rng(7)
+    x, w = _leaf(rng.standard_normal((2, 2, 6, 5))), _leaf(rng.standard_normal((3, 2, 3, 2)))
+    assert mg.gradcheck(lambda a, b: F.conv2d(a, b, stride=2, padding=1), (x, w))
+    assert mg.gradgradcheck(lambda a, b: F.conv2d(a, b, padding=1), (x, w))
+    # only the weight wants a gradient (a network's first layer), then only the input
+    frozen = mg.tensor(x.detach().numpy())
+    F.conv2d(frozen, w).sum().backward()
+    assert frozen.grad is None and w.grad is not None
+    w.grad, wf = None, mg.tensor(w.detach().numpy())
+    F.conv2d(x, wf).sum().backward()
+    assert wf.grad is None and x.grad is not None
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("chunk_bytes", [1, 2 * 24 * 9 * 8 + 1])  # one image a chunk; two (2, 2, 1)
+def test_conv2d_in_chunks_matches_the_reference(name, chunk_bytes, monkeypatch):
+    """The host backends run the batch in cache-sized chunks of images: any chunking gives the reference's
+    result (which makes the whole batch's patches at once)."""
+    if name not in mg.backend.available_backends():
+        pytest.skip(f"backend {name} unavailable here: {mg.backend.unavailable_reason(name)}")
+    from micrograd.backends import numpy as numpy_backend
+    from micrograd.backends.reference import ReferenceBackend
+    monkeypatch.setattr(numpy_backend, "CONV_CHUNK_BYTES", chunk_bytes)
+    b, ref = mg.backend.backend_object(name), ReferenceBackend()
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((3, 4, 3, 2))
+    g = rng.standard_normal((5, 3, 3, 3))
+    np.testing.assert_allclose(b.conv2d(x, w, 2), ref.conv2d(x, w, 2), rtol=1e-13, atol=1e-13)
+    for need in ((True, True), (True, False), (False, True)):
+        got, want = b.conv2d_backward(g, x, w, 2, *need), ref.conv2d_backward(g, x, w, 2, *need)
+        for a, e in zip(got, want):
+            assert (a is None) == (e is None)
+            if a is not None:
+                np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-13)

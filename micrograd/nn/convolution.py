@@ -107,6 +107,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                 f"(conv2d: input {tuple(x.shape)}, weight {tuple(weight.shape)})")
     out = tuple(_out_size("conv2d", n, k, s, p, d, False)
                 for n, k, s, p, d in zip((h, w), (kh, kw), stride, padding, dilation))
+    if groups == 1 and dilation == (1, 1) and stride[0] == stride[1] and x.dtype == weight.dtype \
+            and x.dtype.kind == "f":  # one op (Conv2d), whose maths is the patches-times-matrix composite
+        if padding != (0, 0):
+            x = ops.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+        result = ops.Conv2d.apply(x, weight, stride=stride[0],
+                                  composite=lambda x_, w_: _conv2d_composite(x_, w_, stride[0]))
+        if bias is not None:
+            result = result + bias.reshape(1, o, 1, 1)
+        return result.squeeze(0) if unbatched else result
     cols = windows(x, (kh, kw), stride, padding, dilation, out, 0.0)
     n, k = x.shape[0], cg * kh * kw
     oh, ow = out
@@ -118,6 +127,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None:
         result = result + bias.reshape(1, o, 1, 1)
     return result.squeeze(0) if unbatched else result
+
+
+def _conv2d_composite(x, weight, stride):
+    """conv2d of a padded x at an int stride as ops: Im2Col's patches times the weight matrix (Conv2d's maths)."""
+    o, c, kh, kw = weight.shape
+    cols = Im2Col.apply(x, kh=kh, kw=kw, stride=stride)
+    n, oh, ow = x.shape[0], cols.shape[4], cols.shape[5]
+    return (weight.reshape(o, c * kh * kw) @ cols.reshape(n, c * kh * kw, oh * ow)).reshape(n, o, oh, ow)
 
 
 def _pool_args(op, input, kernel_size, stride, padding, dilation):  # noqa: A002

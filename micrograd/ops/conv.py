@@ -1,9 +1,43 @@
 """Convolution's building blocks: image patches (im2col) and their adjoint (col2im); conv2d is their composite
-with a matrix product (nn.functional.conv2d)."""
+with a matrix product (nn.functional.conv2d), and Conv2d that composite as one op where a backend fuses it."""
 from ..autograd import Function
 from ..autograd import forward as fw
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .util import composite_backward
 
-__all__ = ["Col2Im", "Im2Col"]
+__all__ = ["Col2Im", "Conv2d", "Im2Col"]
+
+
+class Conv2d(Function):
+    """The cross-correlation of x (N, C, H, W), already padded, with weight (O, C, kh, kw) at an int stride, as one
+    op: the backends' conv2d / conv2d_backward primitives (a NumPy reference over im2col and matmul; numba's runs
+    the batch in cache-sized chunks and keeps no patches). Its maths is `composite(x, weight)` (Im2Col and a
+    matrix product, nn.functional's), which gives the backward recorded for create_graph and the forward-mode
+    rule, as BatchNorm's."""
+
+    @staticmethod
+    def forward(ctx, x, weight, stride, composite):
+        ctx.stride, ctx.composite = stride, composite
+        ctx.save_for_backward(x, weight)
+        return x._backend.conv2d(x._data, weight._data, stride)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        if is_grad_enabled() or fw.carries(g, x, weight):  # create_graph, tangents: the composite's gradient
+            return composite_backward(ctx.composite, (x, weight), g) + (None, None)
+        be = x._backend
+        nx, nw = ctx.needs_input_grad[:2]
+        dx, dw = be.conv2d_backward(g._data, x._data, weight._data, ctx.stride, nx, nw)
+        wrap = (lambda a: None if a is None else Tensor._make(a, be, False, None, 0))  # noqa: E731
+        return wrap(dx), wrap(dw), None, None
+
+    jvp_batched = True
+
+    @staticmethod
+    def jvp(ctx, tx, tw, *_):
+        return fw.through(ctx, ctx.composite, ctx.primals[:2], (tx, tw))
 
 
 class Im2Col(Function):
