@@ -98,6 +98,56 @@ class NumpyBackend(ReferenceBackend):
                 self._col2im_into(dcols, stride, dx[n0:n1])
         return dx, None if dwt is None else np.ascontiguousarray(dwt.T).reshape(w.shape)
 
+    def max_pool2d(self, x, kh, kw, sh, sw):
+        # The reference's loop over window elements, with the running argmax kept as a small window position
+        # (uint8) instead of plane indices updated by int64 products; NaN windows, rare, are settled after the
+        # loop (their first NaN wins, as the reference's).
+        if not (_host_float(x) and kh * kw <= 255 and x.size):
+            return super().max_pool2d(x, kh, kw, sh, sw)
+        w = x.shape[3]
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        best = x[:, :, :sh * oh:sh, :sw * ow:sw].copy()
+        pos = np.zeros(best.shape, np.uint8)
+        take, moved = np.empty(best.shape, np.bool_), np.empty(best.shape, np.uint8)
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    v = x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+                    np.greater(v, best, out=take)
+                    # positions only grow, so the max with take * position moves exactly the taken windows (a
+                    # masked copy over a random mask costs 6x more)
+                    np.multiply(take.view(np.uint8), np.uint8(i * kw + j), out=moved)
+                    np.maximum(pos, moved, out=pos)
+                    np.maximum(best, v, out=best)
+        nan = np.isnan(best)
+        if nan.any():  # the first NaN of each such window
+            found = np.zeros(best.shape, np.bool_)
+            for i in range(kh):
+                for j in range(kw):
+                    first = nan & ~found & np.isnan(x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw])
+                    pos[first] = np.uint8(i * kw + j)
+                    found |= first
+        offsets = (np.arange(kh, dtype=np.int64)[:, None] * w + np.arange(kw, dtype=np.int64)).reshape(-1)
+        k = offsets.take(pos)  # window position -> offset in the plane
+        k += (np.arange(oh, dtype=np.int64) * (sh * w)).reshape(oh, 1) + np.arange(ow, dtype=np.int64) * sw
+        return best, k
+
+    def max_pool2d_backward(self, g, indices, shape):
+        # Windows that do not overlap (the usual stride = kernel) pick distinct positions: a plain scatter then,
+        # where the reference sums repeats with a float64 bincount.
+        n, c, h, w = shape
+        if not (_host_float(g) and g.size):
+            return super().max_pool2d_backward(g, indices, shape)
+        total = n * c * h * w
+        flat = (indices + (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)).reshape(-1)
+        hit = np.zeros(total, np.bool_)
+        hit[flat] = True
+        if np.count_nonzero(hit) != flat.size:  # some position is picked twice: the sums
+            return super().max_pool2d_backward(g, indices, shape)
+        out = np.zeros(total, g.dtype)
+        out[flat] = g.reshape(-1)
+        return out.reshape(shape)
+
     def relu(self, a):
         return self._arr(np.maximum(a, a.dtype.type(0)))
 

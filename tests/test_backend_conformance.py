@@ -148,6 +148,9 @@ def cases(dt):
     bn_invstd = (1 / np.sqrt(img.var(axis=(0, 2, 3)) + 1e-5)).astype(f)
     ln_invstd = (1 / np.sqrt(x.reshape(6, 4).var(axis=1) + 1e-5)).astype(f)
     pool_idx = REFERENCE.max_pool2d(pool, 3, 2, 1, 2)[1]
+    pool_idx2 = REFERENCE.max_pool2d(pool, 2, 2, 2, 2)[1]  # windows that do not overlap: distinct positions
+    pool_nan = pool.copy()
+    pool_nan.reshape(-1)[[1, 7, 8, 20, 33]] = np.nan  # NaN wins its windows; windows holding two keep the first
     logits = rng.uniform(-3, 3, (4, 5)).astype(f)
     targets = np.array([2, 0, -100, 4], np.int64)
     lse = _np_logsumexp(logits, 1, False)
@@ -365,6 +368,10 @@ def cases(dt):
         ("sigmoid_backward", "sigmoid_backward", (x, ysig), None),
         ("max_pool2d", "max_pool2d", (pool, 2, 2, 2, 2), None),
         ("max_pool2d-overlap", "max_pool2d", (pool, 3, 2, 1, 2), None),
+        ("max_pool2d-nan", "max_pool2d", (pool_nan, 2, 2, 1, 1), None),
+        ("max_pool2d-nan-disjoint", "max_pool2d", (pool_nan, 2, 3, 2, 3), None),
+        ("max_pool2d_backward-disjoint", "max_pool2d_backward",
+         (rng.uniform(-1, 1, pool_idx2.shape).astype(f), pool_idx2, pool.shape), None),
         ("max_pool2d_backward", "max_pool2d_backward", (rng.uniform(-1, 1, pool_idx.shape).astype(f), pool_idx,
                                                         pool.shape), None),
         ("softmax_cross_entropy", "softmax_cross_entropy", (logits, targets, -100), None),
