@@ -428,9 +428,10 @@ class Backend:
         lstm_cell_units, with act (N, 5H) = [i, f, g, o, tanh(c_new)] (what lstm_cell_backward needs)."""
         self._missing("lstm_cell")
 
-    def lstm_cell_backward(self, gh, gc, act, c):
+    def lstm_cell_backward(self, gh, gc, act, c, dz=None):
         """The gradients through lstm_cell given those of its h and c_new (gh, gc: (N, H)), its act and the cell
-        c it started from: a tuple (dz (N, 4H), dc (N, H)), computed per unit by lstm_cell_units_backward."""
+        c it started from: a tuple (dz (N, 4H), dc (N, H)), computed per unit by lstm_cell_units_backward. `dz`: a
+        C-contiguous (N, 4H) array to write dz into (a step's slot of the sequence's gradient), or None."""
         self._missing("lstm_cell_backward")
 
     # in-place updates (for optimizers and load_state_dict)

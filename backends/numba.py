@@ -164,15 +164,16 @@ class NumbaBackend(NumpyBackend):
             act, 0, act, n, act, 2 * n, act, 3 * n, act, 4 * n, c_new, 0, h, 0)
         return h, c_new, act
 
-    def lstm_cell_backward(self, gh, gc, act, c):
+    def lstm_cell_backward(self, gh, gc, act, c, dz=None):
         # The generic dispatch (run_elementwise over column_blocks) costs more than the kernel at an LSTM's
         # usual sizes, 28 times per sequence: the gate blocks' offsets are known here, so the row loop of
         # lstm_cell_units_backward is called directly.
         n = c.shape[-1] if c.ndim == 2 else 0
         if not (n and c.size >= SMALL["flat"] and all(_ok(a) and a.dtype == c.dtype for a in (gh, gc, act, c))
                 and gh.shape == gc.shape == c.shape and act.shape == (c.shape[0], 5 * n)):
-            return super().lstm_cell_backward(gh, gc, act, c)
-        dz, dc = np.empty((c.shape[0], 4 * n), c.dtype), np.empty_like(c)
+            return super().lstm_cell_backward(gh, gc, act, c, dz)
+        dz = np.empty((c.shape[0], 4 * n), c.dtype) if dz is None else dz
+        dc = np.empty_like(c)
         NE.compiled(E.lstm_cell_units_backward, c.dtype)[1](
             c.shape[0], n, gh, 0, gc, 0, act, 0, act, n, act, 2 * n, act, 3 * n, act, 4 * n, c, 0,
             dz, 0, dz, n, dz, 2 * n, dz, 3 * n, dc, 0)

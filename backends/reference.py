@@ -510,9 +510,10 @@ class ReferenceBackend(Backend):
                              out=(*self.column_blocks(act, 5), c_new, h))
         return h, c_new, act
 
-    def lstm_cell_backward(self, gh, gc, act, c):
+    def lstm_cell_backward(self, gh, gc, act, c, dz=None):
         xp = self.xp
-        dz, dc = xp.empty((act.shape[0], 4 * c.shape[-1]), act.dtype), xp.empty(c.shape, c.dtype)
+        dz = xp.empty((act.shape[0], 4 * c.shape[-1]), act.dtype) if dz is None else dz
+        dc = xp.empty(c.shape, c.dtype)
         self.run_elementwise(K.lstm_cell_units_backward, gh, gc, *self.column_blocks(act, 5), c,
                              out=(*self.column_blocks(dz, 4), dc))
         return dz, dc

@@ -89,12 +89,11 @@ class LSTMLayer(Function):
         steps, n = out.shape[0], out.shape[2]
         w = w_hh._data
         gh, gc, gout = g_h._data, g_c._data, g_out._data
-        dz = [None] * steps
+        dproj = bk.zeros((steps,) + gout.shape[1:-1] + (4 * n,), out.dtype)  # each step writes its slot
         for t in reversed(step_order(steps, ctx.reverse)):
             gh = bk.add(gh, bk.getitem(gout, (t,)))
-            dz[t], gc = bk.lstm_cell_backward(gh, gc, acts[t], cells[t])
-            gh = bk.matmul(dz[t], w)
-        dproj = _stack(bk, dz)
+            dz, gc = bk.lstm_cell_backward(gh, gc, acts[t], cells[t], bk.getitem(dproj, (t,)))
+            gh = bk.matmul(dz, w)
         dw = None
         if needs[3]:  # sum over t of dz_t^T h_{t-1}, with h_{t-1} the state each step started from
             first = bk.reshape(h0._data, (1,) + h0.shape)
