@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import elementwise as E
-from .numpy import NumpyBackend
+from .numpy import NumpyBackend, rows_plan as _rows_plan
 from .reference import ReferenceBackend, may_overlap
 
 try:
@@ -433,36 +433,6 @@ def _targets_ok(targets, shape, ignore_index):
     if type(targets) is not np.ndarray or targets.dtype != np.int64 or targets.shape != shape[:1]:
         return False
     return not np.any(((targets < 0) | (targets >= shape[1])) & (targets != ignore_index))
-
-
-def _rows_plan(shape, index, values, dtype):
-    """index_add's kernel plan (positions, values (M, D), rows, D) when `index` is integer arrays on the
-    leading axes followed only by full slices or an Ellipsis, every index in range; else None."""
-    if not isinstance(index, tuple) or np.dtype(dtype) not in _FLOATS or type(values) is not np.ndarray \
-            or values.dtype != dtype:
-        return None
-    k = 0
-    while k < len(index) and type(index[k]) is np.ndarray and index[k].dtype.kind in "iu":
-        k += 1
-    arrays, rest = index[:k], index[k:]
-    if k == 0 or k > len(shape) or sum(p is Ellipsis for p in rest) > 1 or not all(
-            p is Ellipsis or (isinstance(p, slice) and p == slice(None)) for p in rest):
-        return None
-    try:
-        arrays = np.broadcast_arrays(*arrays)
-    except ValueError:
-        return None
-    pos = np.zeros(arrays[0].shape, np.int64)
-    for a, n in zip(arrays, shape[:k]):
-        if a.size and (a.min() < -n or a.max() >= n):
-            return None  # out of range: NumPy raises the IndexError
-        pos = pos * n + np.where(a < 0, a + n, a)
-    rows, d = math.prod(shape[:k]), math.prod(shape[k:])
-    try:
-        vals = np.broadcast_to(values, pos.shape + tuple(shape[k:]))
-    except ValueError:
-        return None
-    return pos.reshape(-1), np.ascontiguousarray(vals).reshape(-1, d), rows, d
 
 
 class _Cols:

@@ -330,6 +330,11 @@ def cases(dt):
          _np_index_add),
         ("index_add-2d", "index_add", ((2, 3), (np.array([1, 1, 0]), slice(None)), np.ones((3, 3), f), f),
          _np_index_add),
+        # an embedding's gradient: a (batch, length) index array, repeats and negative indices, rows of values
+        ("index_add-embedding", "index_add", ((4, 3), (np.array([[1, -1, 0], [3, 1, 1]]),), x[:, :, :3].copy(), f),
+         _np_index_add),
+        ("index_add-two-arrays", "index_add", ((3, 2, 4), (np.array([2, 0, 2, 2]), np.array([1, 1, 1, 0])),
+                                               x.reshape(6, 4)[:4].copy(), f), _np_index_add),
         ("index_add-basic", "index_add", ((2, 3, 4), (slice(None), 1, slice(1, None, 2)), np.ones((2, 2), f), f),
          _np_index_add),
         ("index_add-basic-ellipsis", "index_add", ((2, 3), (Ellipsis, None, slice(0, 2)), np.ones((2, 1, 2), f), f),
