@@ -391,6 +391,7 @@ class NumbaBackend(NumpyBackend):
         return out
 
     # conv2d's chunks (NumpyBackend.conv2d): patches and their sums by the kernels
+    _conv_dx_wide = False  # col2im's kernel adds rows as vectors: no padded layout needed
     def _im2col_into(self, x, kh, kw, stride, out):
         n, c, h, w = x.shape
         K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))

@@ -87,6 +87,11 @@ class NumpyBackend(ReferenceBackend):
         dx = np.empty_like(x) if need_x else None
         # dw^T summed image by image, in order: patches (k, L) @ g^T (L, o) runs ~15% faster than g @ patches^T
         dwt, part = (np.zeros((k, o), x.dtype), np.empty((k, o), x.dtype)) if need_w else (None, None)
+        wd = x.shape[3]
+        wide = need_x and self._conv_dx_wide and stride == 1 and kw > 1 and bool(np.isfinite(w).all())
+        if wide:  # g with zero columns up to the input's width, and its patches' gradient in that layout
+            gw = np.zeros((chunk, o, oh, wd), x.dtype)
+            dwide = np.empty((chunk, k, oh * wd), x.dtype)
         for n0 in range(0, n, chunk):
             n1 = min(n0 + chunk, n)
             if need_w:
@@ -94,11 +99,35 @@ class NumpyBackend(ReferenceBackend):
                 for i in range(n1 - n0):
                     np.matmul(cols[i], g3[n0 + i].T, out=part)
                     dwt += part
-            if need_x:
+            if wide:
+                self._col2im_wide(w2t, g, n0, n1, plan, gw, dwide, dx)
+            elif need_x:
                 dcols = buf[:n1 - n0]
                 np.matmul(w2t, g3[n0:n1], out=dcols.reshape(n1 - n0, k, oh * ow))
                 self._col2im_into(dcols, stride, dx[n0:n1])
         return dx, None if dwt is None else np.ascontiguousarray(dwt.T).reshape(w.shape)
+
+    # conv2d's input gradient at stride 1 without col2im's strided adds (NumPy runs those as many short inner
+    # loops): with g's rows padded by zeros to the input's width W, the patches' gradient W^T g has rows of W
+    # columns, and window offset (i, j) adds into the input's flat planes at i W + j as one contiguous run. The
+    # padded columns are exact zeros (a finite weight times 0), so each pixel gets what col2im gives it, in the
+    # same (i, j) order. For 8% more GEMM work (W over OW columns) the adds run 2x faster.
+    _conv_dx_wide = True
+
+    @staticmethod
+    def _col2im_wide(w2t, g, n0, n1, plan, gw, dwide, dx):
+        n, c, kh, kw, oh, ow, k, chunk = plan
+        m, (h, wd) = n1 - n0, dx.shape[2:]
+        gw[:m, :, :, :ow] = g[n0:n1]
+        np.matmul(w2t, gw[:m].reshape(m, w2t.shape[1], oh * wd), out=dwide[:m])
+        src = dwide[:m].reshape(m * c, kh * kw, oh * wd)
+        dst = dx[n0:n1].reshape(m * c, h * wd)
+        dst[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                off = i * wd + j
+                run = min(oh * wd, h * wd - off)  # past the last row: only padding columns, zeros
+                dst[:, off:off + run] += src[:, i * kw + j, :run]
 
     def max_pool2d(self, x, kh, kw, sh, sw):
         # The reference's loop over window elements, with the running argmax kept as a small window position

@@ -256,10 +256,11 @@ def test_conv2d_gradients_of_gradients_and_partial_needs(backend):
 
 
 @pytest.mark.parametrize("name", ["numpy", "numba"])
-@pytest.mark.parametrize("chunk_bytes", [1, 2 * 24 * 9 * 8 + 1])  # one image a chunk; two (2, 2, 1)
-def test_conv2d_in_chunks_matches_the_reference(name, chunk_bytes, monkeypatch):
-    """The host backends run the batch in cache-sized chunks of images: any chunking gives the reference's
-    result (which makes the whole batch's patches at once)."""
+@pytest.mark.parametrize("chunk_bytes", [1, 2 * 24 * 9 * 8 + 1, 1 << 20])  # an image a chunk; (2, 2, 1); one chunk
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_in_chunks_matches_the_reference(name, chunk_bytes, stride, monkeypatch):
+    """The host backends run the batch in cache-sized chunks of images (and numpy's input gradient at stride 1 in a
+    padded layout): any chunking gives the reference's result (which makes the whole batch's patches at once)."""
     if name not in mg.backend.available_backends():
         pytest.skip(f"backend {name} unavailable here: {mg.backend.unavailable_reason(name)}")
     from micrograd.backends import numpy as numpy_backend
@@ -268,11 +269,18 @@ def test_conv2d_in_chunks_matches_the_reference(name, chunk_bytes, monkeypatch):
     b, ref = mg.backend.backend_object(name), ReferenceBackend()
     rng = np.random.default_rng(8)
     x, w = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((3, 4, 3, 2))
-    g = rng.standard_normal((5, 3, 3, 3))
-    np.testing.assert_allclose(b.conv2d(x, w, 2), ref.conv2d(x, w, 2), rtol=1e-13, atol=1e-13)
+    out = ref.conv2d(x, w, stride)
+    g = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(b.conv2d(x, w, stride), out, rtol=1e-13, atol=1e-13)
     for need in ((True, True), (True, False), (False, True)):
-        got, want = b.conv2d_backward(g, x, w, 2, *need), ref.conv2d_backward(g, x, w, 2, *need)
+        got, want = b.conv2d_backward(g, x, w, stride, *need), ref.conv2d_backward(g, x, w, stride, *need)
         for a, e in zip(got, want):
             assert (a is None) == (e is None)
             if a is not None:
                 np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-13)
+    w[0, 1, 2, 0] = np.inf  # a non-finite weight: every backend's NaN and inf where the reference has them
+    with np.errstate(invalid="ignore"):
+        got, want = b.conv2d_backward(g, x, w, stride, True, False)[0], ref.conv2d_backward(g, x, w, stride, True,
+                                                                                             False)[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
