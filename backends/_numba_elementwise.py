@@ -54,7 +54,8 @@ def _compile(kernel, dtype):
 
 
 def warm(dtypes):
-    """Compile (or load from the disk cache) every arithmetic-only definition for `dtypes`, both loops."""
+    """Compile (or load from the disk cache), for `dtypes` and both loops, every definition the backend compiles (no
+    libm calls besides exp and tanh, or marked fused)."""
     for kernel in elementwise.KERNELS.values():
         if kernel.scalar_libm and not kernel.fused:
             continue

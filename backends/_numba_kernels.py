@@ -25,6 +25,7 @@ import math
 
 from numba import njit
 
+from . import _numba_math
 from ._numba_math import exp as _vexp
 
 # Op codes (Python ints: constants inside the compiled code).
@@ -214,6 +215,49 @@ def softmax_rows(x, out, log):
             _log_shifted(row, m, row.dtype.type(math.log(s)), orow)
         else:
             _divide(orow, orow.dtype.type(s))
+
+
+@njit(cache=True, error_model="numpy")
+def masked_softmax_rows(x, keep, out):
+    """softmax_rows over the entries of each row of x (R, n) that keep[r % M] (keep (M, n) bool, M dividing R)
+    holds, the others 0; a row whose kept maximum is -inf (nothing kept, say) is 0, one whose kept maximum is NaN is
+    NaN (the reference's masked_softmax)."""
+    m_rows = keep.shape[0]
+    for r in range(x.shape[0]):
+        row, krow, orow = x[r], keep[r % m_rows], out[r]
+        m = _masked_max(row, krow)
+        if m != m:
+            orow[:] = math.nan
+            continue
+        if m == -math.inf:
+            orow[:] = 0
+            continue
+        _masked_exp_shifted(row, krow, m, orow)
+        s = 0.0
+        for k in range(orow.size):
+            s += orow[k]
+        _divide(orow, orow.dtype.type(s))
+
+
+@njit(cache=True, error_model="numpy")
+def _masked_max(row, krow):
+    m = -math.inf
+    for k in range(row.size):
+        if krow[k]:
+            v = row[k]
+            if v > m or v != v:  # the first NaN wins
+                if v != v:
+                    return v
+                m = v
+    return row.dtype.type(m)
+
+
+@njit(cache=True, error_model="numpy")
+def _masked_exp_shifted(row, krow, m, orow):
+    zero = m - m  # m is finite here: 0 in the rows' dtype
+    for k in range(row.size):
+        e = _vexp(row[k] - m)
+        orow[k] = e if krow[k] else zero
 
 
 @njit(cache=True, error_model="numpy")
@@ -588,3 +632,8 @@ def index_add_rows(pos, values, out):
     out[:] = 0
     for m in range(pos.size):
         _accumulate(values[m], out[pos[m]])
+
+
+# These kernels inline backends/_numba_math.py's exp: Numba's cache checks only this file, so their cached code is
+# dropped when that file changes (its KEY).
+_numba_math.guard_cache(softmax_rows, masked_softmax_rows, _exp_shifted, _masked_exp_shifted)

@@ -251,6 +251,12 @@ class Backend:
         """a - logsumexp(a, axis) along the int `axis`."""
         self._missing("log_softmax")
 
+    def masked_softmax(self, a, keep):
+        """Attention's softmax along the last axis of `a` where the bool array `keep` (broadcastable to a's shape;
+        None: everywhere) holds, the other entries taken as -inf (0 in the result); a row that is -inf throughout
+        (nothing kept, say) gives zeros, not softmax's NaN (PyTorch's _safe_softmax)."""
+        self._missing("masked_softmax")
+
     def softmax_backward(self, y, g, axis):
         """y (g - sum(g y, axis)): softmax's gradient given its output y and the output's gradient g (one shape and
         float dtype) along the int `axis`."""

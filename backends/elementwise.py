@@ -25,7 +25,8 @@ KERNELS = {}
 
 def kernel(fn=None, *, scalars=(), primitive=False, fused=False):
     """Register `fn` as an elementwise kernel (see the module docstring). `fused`: compiled backends compile it even
-    though it calls libm functions (which alone NumPy's vectorised versions compute faster): for long expressions."""
+    though it calls libm functions other than exp and tanh (those alone NumPy's vectorised versions compute faster
+    than a scalar-libm loop; numba vectorises its own exp and tanh): for long expressions."""
     def register(f):
         k = Kernel(f, scalars=tuple(scalars), primitive=primitive, known=KERNELS, fused=fused)
         KERNELS[k.name] = k

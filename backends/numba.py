@@ -6,9 +6,11 @@ definition (backends/_numba_elementwise.py), and the hand-written kernels of bac
 optimised version of a reference primitive and tested against it. Everything else is inherited from the numpy backend,
 and so is every case a kernel does not cover (integer and bool dtypes, mixed dtypes, non-contiguous or
 read-only inputs, exotic broadcasts): a kernel runs only on the contiguous float32/float64 layouts it was
-written for, so it compiles once per dtype. NumPy keeps what it already does best: matrix products (BLAS),
-exp/log/tanh/sqrt and the definitions built on them (the sigmoid, the LSTM cell's forward: NumPy's SIMD loops
-beat a scalar-libm kernel 2-4x), indexing, copies and padding.
+written for, so it compiles once per dtype. exp and tanh in compiled code are backends/_numba_math.py's
+vectorisable versions, so the definitions built on them (the sigmoid, GELU, the LSTM cell) and the softmax rows
+compile to SIMD loops; NumPy keeps what it already does best: matrix products (BLAS), the rest of libm
+(log, sqrt, sin, ...: its SIMD loops beat a scalar-libm kernel 2-4x), indexing, copies and padding. conv2d's
+chunked patches-times-weights loop is the numpy backend's, with this backend's im2col/col2im kernels inside.
 """
 import functools
 import math
@@ -276,6 +278,27 @@ class NumbaBackend(NumpyBackend):
 
     def softmax(self, a, axis):
         return self._softmax(a, axis, False, super().softmax)
+
+    def masked_softmax(self, a, keep):
+        if keep is None and _ok(a) and a.ndim >= 1 and a.size:
+            keep = np.ones(a.shape[-1], np.bool_)
+        if not (_ok(a) and a.ndim >= 1 and a.size and type(keep) is np.ndarray and keep.dtype == np.bool_
+                and keep.ndim <= a.ndim):
+            return super().masked_softmax(a, keep)
+        shape = (1,) * (a.ndim - keep.ndim) + keep.shape
+        try:
+            np.broadcast_shapes(shape, a.shape)
+        except ValueError:
+            return super().masked_softmax(a, keep)
+        n = a.shape[-1]
+        if all(d == 1 for d in shape[:-2]):  # one (L, n) pattern for every leading index (attention's mask)
+            rows = np.ascontiguousarray(np.broadcast_to(keep.reshape(shape[-2:] if a.ndim >= 2 else shape),
+                                                        a.shape[-2:] if a.ndim >= 2 else a.shape)).reshape(-1, n)
+        else:
+            rows = np.ascontiguousarray(np.broadcast_to(keep.reshape(shape), a.shape)).reshape(-1, n)
+        out = np.empty_like(a)
+        K.masked_softmax_rows(a.reshape(-1, n), rows, out.reshape(-1, n))
+        return out
 
     def softmax_backward(self, y, g, axis):
         if not (_ok(y) and _ok(g) and y.dtype == g.dtype and y.shape == g.shape and y.ndim and y.size

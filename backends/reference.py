@@ -5,6 +5,8 @@ run their definitions (backends/elementwise.py) as they are; every other kernel'
 It has no host fast paths (those are the numpy backend's, backends/numpy.py) and changes nothing
 process-wide. It is not a backend users select: the numpy, numba and cupy backends are tested against it.
 """
+import math
+
 import numpy as np
 
 from . import elementwise as K
@@ -264,6 +266,12 @@ class ReferenceBackend(Backend):
             e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
             return self._arr(e / xp.sum(e, axis=axis, keepdims=True))
 
+    def masked_softmax(self, a, keep):
+        xp = self.xp
+        s = a if keep is None else xp.where(keep, a, a.dtype.type(-np.inf))
+        dead = xp.all(s == -np.inf, axis=-1, keepdims=True)
+        return self._arr(xp.where(dead, a.dtype.type(0), self.softmax(s, a.ndim - 1)))
+
     def softmax_backward(self, y, g, axis):
         return self._arr(y * (g - (g * y).sum(axis=axis, keepdims=True)))
 
@@ -382,7 +390,7 @@ class ReferenceBackend(Backend):
         return self.xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
 
     def conv2d(self, x, w, stride):
-        n, o, k = x.shape[0], w.shape[0], w[0].size
+        n, o, k = x.shape[0], w.shape[0], math.prod(w.shape[1:])
         cols = self.im2col(x, w.shape[2], w.shape[3], stride)
         oh, ow = cols.shape[4:]
         return self._arr(self.xp.matmul(w.reshape(o, k), cols.reshape(n, k, oh * ow)).reshape(n, o, oh, ow))

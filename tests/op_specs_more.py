@@ -146,6 +146,16 @@ def index_select_cases(draw):
 
 
 @st.composite
+def repeat_interleave_cases(draw):
+    shape = draw(shapes(min_dims=1))
+    dim = draw(st.sampled_from([None] + list(range(-len(shape), len(shape)))))
+    n = int(np.prod(shape)) if dim is None else shape[dim]
+    repeats = draw(st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=n, max_size=n).map(
+        lambda r: np.array(r, np.int64))))
+    return Case((shape,), {"repeats": repeats, "dim": dim})
+
+
+@st.composite
 def flip_cases(draw):
     shape = draw(shapes(min_dims=1))
     nd = len(shape)
@@ -246,6 +256,11 @@ ROWS = (
     OpSpec("index_select", lambda x, dim, index: mg.index_select(x, dim, mg.tensor(index)),
            lambda x, dim, index: np.take(x, index, axis=dim), 1, "movement", index_select_cases,
            torch=lambda torch, x, dim, index: torch.index_select(x, dim, torch.tensor(index))),
+    OpSpec("repeat_interleave", lambda x, repeats, dim: x.repeat_interleave(
+               mg.tensor(repeats) if isinstance(repeats, np.ndarray) else repeats, dim),
+           lambda x, repeats, dim: np.repeat(x, repeats, axis=dim), 1, "movement", repeat_interleave_cases,
+           torch=lambda torch, x, repeats, dim: torch.repeat_interleave(
+               x, torch.tensor(repeats) if isinstance(repeats, np.ndarray) else repeats, dim)),
     OpSpec("flip", lambda x, dims, shifts: mg.flip(x, dims), lambda x, dims, shifts: np.flip(x, dims), 1,
            "movement", flip_cases, torch=lambda torch, x, dims, shifts: torch.flip(x, dims)),
     OpSpec("roll", lambda x, dims, shifts: x.roll(shifts, dims), lambda x, dims, shifts: np.roll(x, shifts, dims),

@@ -136,6 +136,8 @@ def cases(dt):
     ties = np.array([[1, 3, 3, 0], [2, 2, 2, 2], [-1, 5, 5, 5]], f)
     masked = np.where(np.tril(np.ones((3, 4), bool)), x, -np.inf).astype(f)
     masked[1, 0] = -np.inf
+    keep = np.tril(np.ones((3, 4), bool))
+    keep[1] = False  # a query that may attend nowhere: zeros
     img = rng.uniform(-1, 1, (2, 3, 5, 6)).astype(f)
     cols = rng.uniform(-1, 1, (2, 3, 2, 3, 2, 2)).astype(f)
     conv_w = rng.uniform(-1, 1, (4, 3, 3, 3)).astype(f)
@@ -291,6 +293,9 @@ def cases(dt):
         ("softmax-last", "softmax", (x, 2), lambda a, ax: np.exp(a - _np_logsumexp(a, ax, True))),
         # causal masking as attention writes it, one row masked out entirely (NaN, as NumPy's and PyTorch's)
         ("softmax-masked", "softmax", (masked, 2), None),
+        ("masked_softmax", "masked_softmax", (x, keep), None),  # one (3, 4) pattern for both leading entries
+        ("masked_softmax-full", "masked_softmax", (x, np.broadcast_to(keep, x.shape) ^ (x > 1)), None),
+        ("masked_softmax-none", "masked_softmax", (masked, None), None),  # a row of -inf: zeros
         ("softmax_backward", "softmax_backward", (_np_softmax(x, 2), x[::-1].copy(), 2),
          lambda y, g, ax: y * (g - (g * y).sum(ax, keepdims=True))),
         ("softmax_backward-0", "softmax_backward", (_np_softmax(x, 0), x[::-1].copy(), 0),

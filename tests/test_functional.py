@@ -34,7 +34,9 @@ POS_W = _R.random(3) + 0.5
 RUN_MEAN, RUN_VAR = _R.standard_normal(3), _R.random(3) + 0.5
 EMB_IDX = np.array([[1, 0, 3], [3, 3, 2]])
 CAUSAL_MASK = _R.random((2, 4, 5)) > 0.3
-CAUSAL_MASK[..., 0] = True  # every query keeps one key (a fully masked row is NaN in both libraries)
+ROW_MASKED = np.tril(np.ones((4, 5), dtype=bool))
+ROW_MASKED[2] = False  # query 2 may attend nowhere: PyTorch's attention gives it zeros (softmax alone gives NaN)
+CAUSAL_MASK[..., 0] = True  # every query keeps one key (sdpa_masked_row has a query that keeps none)
 
 # (id, fn(f, *inputs) for f in {F, torch.nn.functional}, input specs: shape or (shape, domain)[, "no_fd"])
 CASES = [
@@ -84,6 +86,10 @@ CASES = [
      [(2, 4, 3), (2, 5, 3), (2, 5, 2)]),
     ("sdpa_float_mask", lambda f, q, k, v, m: f.scaled_dot_product_attention(q, k, v, attn_mask=m),
      [(2, 4, 3), (2, 5, 3), (2, 5, 2), (4, 5)]),
+    ("sdpa_masked_row", lambda f, q, k, v: f.scaled_dot_product_attention(
+        query=q, key=k, value=v, attn_mask=_tgt(f, ROW_MASKED)), [(2, 4, 3), (2, 5, 3), (2, 5, 2)]),
+    ("sdpa_gqa", lambda f, q, k, v: f.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+     [(1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 3)]),
     ("cross_entropy", lambda f, x: f.cross_entropy(x, _tgt(f, CLS)), [(6, 5)]),
     ("cross_entropy_sum", lambda f, x: f.cross_entropy(x, _tgt(f, CLS), reduction="sum"), [(6, 5)]),
     ("cross_entropy_ignore_none", lambda f, x: f.cross_entropy(x, _tgt(f, CLS_IGNORED), reduction="none"),
@@ -403,9 +409,10 @@ LOGITS = mg.tensor(np.zeros((4, 5)))
     (lambda: F.embedding([0], mg.zeros(4)), ValueError, r"'weight' must be 2-D \(embedding: weight of shape \(4,\)\)"),
     (lambda: F.gelu(LOGITS, approximate="fast"), ValueError, r"gelu: approximate must be 'none' or 'tanh'; got 'fast'"),
     (lambda: F.scaled_dot_product_attention(mg.zeros(2, 3), mg.zeros(4, 2), mg.zeros(4, 2)), ValueError,
-     r"scaled_dot_product_attention: q and k must share the last dimension .*; got q \(2, 3\), k \(4, 2\)"),
+     r"scaled_dot_product_attention: query and key must share the last dimension .*; got query \(2, 3\), "
+     r"key \(4, 2\)"),
     (lambda: F.scaled_dot_product_attention(mg.zeros(3), mg.zeros(3), mg.zeros(3)), ValueError,
-     r"scaled_dot_product_attention: q, k and v need at least 2 dimensions"),
+     r"scaled_dot_product_attention: query, key and value need at least 2 dimensions"),
     (lambda: F.scaled_dot_product_attention(mg.zeros(2, 2), mg.zeros(2, 2), mg.zeros(2, 2),
                                             attn_mask=np.ones((2, 2), bool), is_causal=True), ValueError,
      r"scaled_dot_product_attention: pass attn_mask or is_causal, not both"),

@@ -8,7 +8,7 @@ import pytest
 
 import micrograd as mg
 import micrograd.nn.functional as F
-from micrograd.ops import Conv2d, Im2Col, MaxPool2d, SoftmaxCrossEntropy
+from micrograd.ops import Conv2d, Im2Col, MaxPool2d, ScaledDotProductAttention, SoftmaxCrossEntropy
 
 TARGETS = np.array([2, -100, 0, 4, 4, 1])
 
@@ -284,3 +284,60 @@ def test_conv2d_in_chunks_matches_the_reference(name, chunk_bytes, stride, monke
                                                                                              False)[0]
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+
+
+@pytest.mark.parametrize("mask", ["none", "causal", "bool", "float", "row-masked"])
+def test_attention_takes_the_fused_path_and_matches_the_composite(backend, mask):
+    rng = np.random.default_rng(9)
+    q, k, v = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 2))
+    kw = {"causal": {"is_causal": True}, "bool": {"attn_mask": rng.random((4, 6)) < 0.6},
+          "float": {"attn_mask": mg.tensor(rng.standard_normal((3, 1, 6)))}, "none": {}}.get(mask)
+    if mask == "row-masked":
+        keep = rng.random((2, 1, 4, 6)) < 0.6
+        keep[0, 0, 1] = False  # nothing to attend to: zeros, as PyTorch
+        kw = {"attn_mask": keep}
+    fused_in, comp_in = [_leaf(a) for a in (q, k, v)], [_leaf(a) for a in (q, k, v)]
+    fused = F.scaled_dot_product_attention(*fused_in, **kw)
+    assert fused.grad_fn.fn is ScaledDotProductAttention
+    frozen = dict(kw)
+    if isinstance(kw.get("attn_mask"), mg.Tensor):  # a mask that requires grad takes the recorded composite
+        frozen["attn_mask"] = _leaf(kw["attn_mask"].numpy())
+    # the recorded composite: a mask that requires grad takes it, and so does dropout (at p = 1e-300 it keeps
+    # every weight, scaled by 1 / (1 - p) = 1)
+    composite = F.scaled_dot_product_attention(*comp_in, **frozen) if "attn_mask" in frozen and isinstance(
+        frozen["attn_mask"], mg.Tensor) else F.scaled_dot_product_attention(*comp_in, dropout_p=1e-300, **kw)
+    assert composite.grad_fn.fn is not ScaledDotProductAttention
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-12, atol=1e-12)
+    cot = mg.tensor(rng.standard_normal(fused.shape))
+    fused.backward(cot)
+    composite.backward(cot)
+    for a, b in zip(fused_in, comp_in):
+        np.testing.assert_allclose(a.grad.detach().numpy(), b.grad.detach().numpy(), rtol=1e-11, atol=1e-12)
+
+
+def test_attention_and_conv_backward_batched_and_second_order(backend):
+    """The fused ops' backward under a batched or forward-over-reverse pass (gradients carrying tangents) and
+    under create_graph goes through their composites; one tensor in several places gets each place's share."""
+    rng = np.random.default_rng(10)
+    q = _leaf(rng.standard_normal((2, 3, 4)))
+    attend = (lambda a: F.scaled_dot_product_attention(a, a, a, is_causal=True))  # noqa: E731
+    assert mg.gradcheck(attend, (q,), check_batched_grad=True)
+    assert mg.gradgradcheck(attend, (q,))
+    x, w = _leaf(rng.standard_normal((2, 2, 5, 4))), _leaf(rng.standard_normal((3, 2, 3, 3)))
+    assert mg.gradcheck(lambda a, b: F.conv2d(a, b, padding=1), (x, w), check_batched_grad=True)
+    from micrograd.func import hessian
+    h = hessian(lambda a: (F.conv2d(a, w) ** 2).sum())(x)
+    assert h.shape == x.shape * 2
+
+
+def test_attention_grouped_query_heads_and_bad_groups():
+    rng = np.random.default_rng(11)
+    q, k, v = (_leaf(rng.standard_normal(s)) for s in ((1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 3)))
+    out = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+    want = F.scaled_dot_product_attention(q, k.repeat_interleave(2, dim=1), v.repeat_interleave(2, dim=1))
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"the number of query heads \(4\) must be a multiple of the key/value heads "
+                                         r"\(3 and 3\)"):
+        F.scaled_dot_product_attention(q, mg.zeros(1, 3, 3, 2, dtype=mg.float64), mg.zeros(1, 3, 3, 3,
+                                                                                            dtype=mg.float64),
+                                       enable_gqa=True)

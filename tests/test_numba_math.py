@@ -94,3 +94,24 @@ def test_the_typed_exp_picks_the_dtype():
         return M.exp(a[0]), M.exp(b[0])
     x32, x64 = both(np.array([1.0], np.float32), np.array([1.0], np.float64))
     assert abs(float(x32) - np.e) < 1e-6 and x64 == pytest.approx(np.e, rel=2e-16)
+
+
+def test_a_changed_maths_file_drops_the_hand_written_kernels_cached_code(monkeypatch):
+    """Numba checks a cached kernel against its own file only: guard_cache drops the code of kernels that inline
+    these functions when it was cached under another KEY (and stamps the new one), and leaves it otherwise."""
+    K = pytest.importorskip("micrograd.backends._numba_kernels", reason="the numba kernels need numba")
+    kernel = K.softmax_rows
+    stamp = kernel._cache._cache_file._index_path + ".key"
+    flushed = []
+    monkeypatch.setattr(kernel._cache, "flush", lambda: flushed.append(True))
+    M.guard_cache(kernel)  # cached under this KEY already (imported above): kept
+    assert not flushed
+    monkeypatch.setattr(M, "KEY", "another")
+    M.guard_cache(kernel)
+    assert flushed
+    with open(stamp) as f:
+        assert f.read() == "another"
+    monkeypatch.undo()
+    M.guard_cache(kernel)  # back to the real KEY (its code cached again on next use)
+    with open(stamp) as f:
+        assert f.read() == M.KEY

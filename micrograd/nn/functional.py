@@ -478,37 +478,73 @@ def _renorm_rows(weight, rows, max_norm, norm_type):
 
 # attention
 
-def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
-    """softmax(q k^T * scale + mask) v over q (..., L, E), k (..., S, E), v (..., S, Ev).
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(query key^T * scale + mask) value over query (..., L, E), key (..., S, E), value (..., S, Ev).
 
     Args:
         attn_mask: a bool mask (True = may attend, as PyTorch) or a float mask added to the scores;
             broadcast to (..., L, S).
+        dropout_p: dropout on the attention weights (training-time; 0 by default, as PyTorch).
         is_causal: position i attends to positions j <= i (top-left aligned); excludes attn_mask.
         scale: defaults to 1/sqrt(E).
+        enable_gqa: key and value may have fewer heads (dimension -3) than query, a divisor of its count; each
+            serves a group of query heads (grouped-query attention).
+
+    A row of scores masked throughout (every position -inf) gives zeros, as PyTorch's (softmax alone gives NaN).
+    One op (ops.ScaledDotProductAttention: two matmuls and a fused masked softmax, keeping only the weights) when
+    query, key and value share a float dtype and batch shape and dropout is off; the same maths as recorded ops
+    otherwise.
     """
+    q, k, v = query, key, value
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise ValueError(f"scaled_dot_product_attention: q, k and v need at least 2 dimensions; got "
-                         f"{q.shape}, {k.shape}, {v.shape}")
+        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 dimensions; got "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: q and k must share the last dimension and k and v "
-                         f"the sequence dimension; got q {q.shape}, k {k.shape}, v {v.shape}")
+        raise ValueError(f"scaled_dot_product_attention: query and key must share the last dimension and key and "
+                         f"value the sequence dimension; got query {tuple(q.shape)}, key {tuple(k.shape)}, value "
+                         f"{tuple(v.shape)}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        hq, hk = q.shape[-3], k.shape[-3]
+        if hk == 0 or hq % hk or v.shape[-3] != hk:
+            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the number of query heads ({hq}) must "
+                             f"be a multiple of the key/value heads ({hk} and {v.shape[-3]})")
+        k, v = k.repeat_interleave(hq // hk, dim=-3), v.repeat_interleave(hq // hk, dim=-3)
     length, source = q.shape[-2], k.shape[-2]
-    scores = (q @ k.mT) * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     if is_causal:
         attn_mask = np.tril(np.ones((length, source), dtype=bool))
-    if attn_mask is not None:
-        mask = attn_mask
-        if not isinstance(mask, Tensor):
-            mask = np.asarray(mask)
-            mask = Tensor(mask, backend=q.backend) if mask.dtype.kind == "b" else _const(mask, scores)
-        if mask.dtype.kind == "b":
-            scores = ops.where(mask, scores, -math.inf)
-        else:
-            scores = scores + mask
-    weights = ops.softmax(scores, -1)
-    if dropout_p > 0:
-        weights = dropout(weights, dropout_p)
-    return weights @ v
+    mask = attn_mask
+    if mask is not None and not isinstance(mask, Tensor):
+        mask = np.asarray(mask)
+        mask = Tensor(mask, backend=q.backend) if mask.dtype.kind == "b" else _const(mask, q)
+
+    def composite(q_, k_, v_):
+        scores = (q_ @ k_.mT) * scale
+        if mask is not None:
+            scores = ops.where(mask, scores, -math.inf) if mask.dtype.kind == "b" else scores + mask
+        weights = ops.softmax(scores, -1)
+        # rows masked throughout weigh nothing (PyTorch's _safe_softmax), where softmax would give NaN
+        weights = ops.where((scores == -math.inf).all(-1, keepdim=True), 0.0, weights)
+        if dropout_p > 0:
+            weights = dropout(weights, dropout_p)
+        return weights @ v_
+
+    fused = (dropout_p == 0 and q.dtype == k.dtype == v.dtype and q.dtype.kind == "f"
+             and tuple(q.shape[:-2]) == tuple(k.shape[:-2]) == tuple(v.shape[:-2])
+             and (mask is None or (mask._backend is q._backend and not mask.requires_grad
+                                   and (mask.dtype.kind == "b" or mask.dtype == q.dtype))))
+    if not fused:
+        return composite(q, k, v)
+    out_shape = tuple(q.shape[:-2]) + (length, source)
+    if mask is not None:
+        try:
+            np.broadcast_shapes(tuple(mask.shape), out_shape)
+        except ValueError:
+            raise RuntimeValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
+                                    f"broadcast to the scores' shape {out_shape}") from None
+    keep = mask._data if mask is not None and mask.dtype.kind == "b" else None
+    bias = mask._data if mask is not None and mask.dtype.kind != "b" else None
+    return ops.ScaledDotProductAttention.apply(q, k, v, keep=keep, bias=bias, scale=float(scale), composite=composite)

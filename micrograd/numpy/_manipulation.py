@@ -134,12 +134,7 @@ def tile(x, repetitions, /):
 
 def repeat(x, repeats, /, *, axis=None):
     """Each element repeated `repeats` times (an int, or one count per element) along `axis` (None: flattened)."""
-    if axis is None:
-        x, axis = x.reshape(-1), 0
-    n = x.shape[axis]
-    counts = repeats._host() if isinstance(repeats, Tensor) else repeats
-    index = _np.repeat(_np.arange(n), counts)
-    return _ops.index_select(x, axis, _f.tensor(index, dtype=DEFAULT_INT, device=x.device))
+    return _ops.repeat_interleave(x, repeats, axis)
 
 
 def take(x, indices, /, *, axis=None):

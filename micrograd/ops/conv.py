@@ -11,8 +11,8 @@ __all__ = ["Col2Im", "Conv2d", "Im2Col"]
 
 class Conv2d(Function):
     """The cross-correlation of x (N, C, H, W), already padded, with weight (O, C, kh, kw) at an int stride, as one
-    op: the backends' conv2d / conv2d_backward primitives (a NumPy reference over im2col and matmul; numba's runs
-    the batch in cache-sized chunks and keeps no patches). Its maths is `composite(x, weight)` (Im2Col and a
+    op: the backends' conv2d / conv2d_backward primitives (a NumPy reference over im2col and matmul; the numpy and
+    numba backends run the batch in cache-sized chunks and keep no patches). Its maths is `composite(x, weight)` (Im2Col and a
     matrix product, nn.functional's), which gives the backward recorded for create_graph and the forward-mode
     rule, as BatchNorm's."""
 

@@ -340,3 +340,44 @@ def diag(input, diagonal=0):  # noqa: A002
     out = constant(input, 0, (n, n))
     out[rows, cols] = input
     return out
+
+
+@export()
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # noqa: A002
+    """Each entry of input repeated `repeats` times (an int, or one count per entry along `dim`) along `dim`
+    (None: the flattened input), as PyTorch; with only a 1-d count tensor, the indices repeat_interleave(arange(n),
+    counts) (PyTorch's one-argument form). Differentiable in input (the repeats' gradients add up)."""
+    if repeats is None:  # repeat_interleave(counts)
+        counts = input._host() if isinstance(input, Tensor) else np.asarray(input)
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise RuntimeValueError(f"repeat_interleave: repeats must be a 1-d integer tensor; got shape "
+                                    f"{counts.shape} and dtype {counts.dtype}")
+        return _ints(input, np.repeat(np.arange(counts.size), _counts(counts, counts.size)))
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else _dim("repeat_interleave", x, dim)
+    n = x.shape[d]
+    counts = repeats._host() if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1:
+        raise RuntimeValueError(f"repeat_interleave: repeats must be an int or a 1-d integer tensor; got "
+                                f"{repeats!r}")
+    counts = np.broadcast_to(counts.reshape(-1), (n,)) if counts.size == 1 else counts
+    if counts.shape != (n,):
+        raise RuntimeValueError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                                f"{counts.size} and input.size({d}) = {n} (repeat_interleave)")
+    index = np.repeat(np.arange(n), _counts(counts, n))
+    if output_size is not None and output_size != index.size:
+        raise RuntimeValueError(f"repeat_interleave: output_size {output_size} differs from the repeats' total "
+                                f"{index.size}")
+    return index_select(x, d, _ints(x, index))
+
+
+def _ints(like, values):
+    """A host integer array as an int64 tensor on like's backend (no history)."""
+    b = like._backend
+    return Tensor._make(b.asarray(np.asarray(values, np.int64), np.int64), b, False, None, 0)
+
+
+def _counts(counts, n):
+    if n and counts.min() < 0:
+        raise RuntimeValueError(f"repeats can not be negative (repeat_interleave: {counts.min()})")
+    return counts

@@ -123,10 +123,20 @@ def keepdims_shape(shape, axes):
 
 
 def composite_backward(composite, primals, g):
-    """The gradients, recorded for create_graph, of composite(*primals) for the output gradient g (None for a primal
-    that is None or needs no gradient): the backward of a fused op when more than one order is asked, through the
-    composite that defines its maths."""
-    from ..autograd import grad
-    inputs = [p for p in primals if p is not None and p.requires_grad]
-    got = iter(grad(composite(*primals), inputs, g, create_graph=True, allow_unused=True) if inputs else ())
-    return tuple(next(got) if p is not None and p.requires_grad else None for p in primals)
+    """The gradients of composite(*primals) for the output gradient g (None for a primal that is None or needs no
+    gradient): the backward of a fused op when more than its first derivative is asked, through the composite that
+    defines its maths. Recorded when grad mode is on (create_graph); with it off (a batched or forward-over-reverse
+    backward, whose g carries tangents) the composite is still recorded for this one backward."""
+    from ..autograd import enable_grad, grad
+    from ..autograd.grad_mode import is_grad_enabled
+    create = is_grad_enabled()
+    wants = [p is not None and p.requires_grad for p in primals]
+    if not any(wants):
+        return tuple(None for _ in primals)
+    with enable_grad():
+        # each primal through a view of its own, so that a tensor passed twice (attention(x, x, x)) gets each
+        # position's share, not its whole gradient at every position
+        own = [p[...] if want else p for p, want in zip(primals, wants)]
+        out = composite(*own)
+    got = iter(grad(out, [p for p, want in zip(own, wants) if want], g, create_graph=create, allow_unused=True))
+    return tuple(next(got) if want else None for want in wants)
