@@ -478,6 +478,31 @@ def _renorm_rows(weight, rows, max_norm, norm_type):
 
 # attention
 
+def _attention_inputs(q, k, v, attn_mask, is_causal, enable_gqa):
+    """scaled_dot_product_attention's checks; (key, value with each head repeated for its query group under
+    enable_gqa, the mask as a Tensor (a bool one for is_causal) or None)."""
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 dimensions; got "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query and key must share the last dimension and key and "
+                         f"value the sequence dimension; got query {tuple(q.shape)}, key {tuple(k.shape)}, value "
+                         f"{tuple(v.shape)}")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        hq, hk = q.shape[-3], k.shape[-3]
+        if hk == 0 or hq % hk or v.shape[-3] != hk:
+            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the number of query heads ({hq}) must "
+                             f"be a multiple of the key/value heads ({hk} and {v.shape[-3]})")
+        k, v = k.repeat_interleave(hq // hk, dim=-3), v.repeat_interleave(hq // hk, dim=-3)
+    mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)) if is_causal else attn_mask
+    if mask is not None and not isinstance(mask, Tensor):
+        mask = np.asarray(mask)
+        mask = Tensor(mask, backend=q.backend) if mask.dtype.kind == "b" else _const(mask, q)
+    return k, v, mask
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(query key^T * scale + mask) value over query (..., L, E), key (..., S, E), value (..., S, Ev).
@@ -496,30 +521,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     query, key and value share a float dtype and batch shape and dropout is off; the same maths as recorded ops
     otherwise.
     """
-    q, k, v = query, key, value
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 dimensions; got "
-                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: query and key must share the last dimension and key and "
-                         f"value the sequence dimension; got query {tuple(q.shape)}, key {tuple(k.shape)}, value "
-                         f"{tuple(v.shape)}")
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
-    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
-        hq, hk = q.shape[-3], k.shape[-3]
-        if hk == 0 or hq % hk or v.shape[-3] != hk:
-            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the number of query heads ({hq}) must "
-                             f"be a multiple of the key/value heads ({hk} and {v.shape[-3]})")
-        k, v = k.repeat_interleave(hq // hk, dim=-3), v.repeat_interleave(hq // hk, dim=-3)
+    q = query
+    k, v, mask = _attention_inputs(query, key, value, attn_mask, is_causal, enable_gqa)
     length, source = q.shape[-2], k.shape[-2]
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    if is_causal:
-        attn_mask = np.tril(np.ones((length, source), dtype=bool))
-    mask = attn_mask
-    if mask is not None and not isinstance(mask, Tensor):
-        mask = np.asarray(mask)
-        mask = Tensor(mask, backend=q.backend) if mask.dtype.kind == "b" else _const(mask, q)
 
     def composite(q_, k_, v_):
         scores = (q_ @ k_.mT) * scale
