@@ -18,9 +18,10 @@ Workloads (float32, except the scalar engine, which is float64 by design):
   dropout, linear + BatchNorm1d), batch 128, Adam;
 - transformer: the 4-layer character transformer of examples/transformer.py (dim 128, 4 heads, context 64,
   LayerNorm, causal attention, tanh GELU), batch 32 of 64 characters over 96 symbols, Adam;
-- memory: peak resident memory over 200 MLP steps minus the resident memory after import and model
-  creation, each contender in a fresh subprocess (after 3 steps of a 784-16-10 MLP that warm up JIT
-  compilers and lazy initialisation).
+- memory: peak resident memory over 200 MLP steps, and over 10 steps of the deep ConvNet and of the
+  transformer, minus the resident memory after import and model creation, each contender and model in a fresh
+  subprocess (after 3 steps of a 784-16-10 MLP, or of the same big model at batch 2, that warm up JIT compilers
+  and lazy initialisation).
 `--scaling` times the MLP step (784-w-w-10) over batch 16…1024 at width 512 and width 128…4096 at batch 128, and the
 conv step (conv3 1->c, pool, conv3 c->c, pool, linear) over batch 16…512 at 32 channels and channels 8…128 at
 batch 64, micrograd's backends against PyTorch, and draws step time against size on log-log axes (docs/scaling.png).
@@ -116,7 +117,7 @@ def _import_engine(which):
 
 def worker(argv):
     """Subprocess modes: `--serve-scalar ENGINE` (times steps on request), `--chain ENGINE DEPTH`,
-    `--memory CONTENDER`."""
+    `--memory TASK CONTENDER` (TASK: mlp, deepconv or transformer)."""
     threads.pad_heap(int(os.environ.get("MICROGRAD_HEAP_PAD", "0")))  # the main process's setting
     mode = argv[0]
     if mode == "--serve-scalar":
@@ -133,7 +134,7 @@ def worker(argv):
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # what a user would reasonably try
         print(json.dumps({"seconds": chain_works(Value, int(argv[2]))}))
     elif mode == "--memory":
-        print(json.dumps(measure_memory(argv[1])))
+        print(json.dumps(measure_memory(argv[1], argv[2])))
 
 
 # ---- in-process contenders ----
@@ -414,17 +415,20 @@ def transformer_model(lib, vocab=96, context=64, dim=128, heads=4, layers=4):
     return CharTransformer()
 
 
-def big_model_contenders(task, skipped, only=None):
-    """name -> an Adam training step of the deep ConvNet or the transformer, for micrograd's backends and PyTorch."""
+def big_model_contenders(task, skipped, only=None, batch=None):
+    """name -> an Adam training step of the deep ConvNet (batch 128) or the transformer (batch 32), for micrograd's
+    backends and PyTorch; `batch` replaces the batch size."""
     import numpy as np
     import micrograd as mg
     rng = np.random.default_rng(0)
     if task == "deepconv":
-        x_np = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)
-        y_np = rng.integers(0, 10, 128).astype(np.int64)
+        n = batch or 128
+        x_np = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+        y_np = rng.integers(0, 10, n).astype(np.int64)
     else:
-        x_np = rng.integers(0, 96, (32, 64)).astype(np.int64)
-        y_np = rng.integers(0, 96, (32, 64)).astype(np.int64)
+        n = batch or 32
+        x_np = rng.integers(0, 96, (n, 64)).astype(np.int64)
+        y_np = rng.integers(0, 96, (n, 64)).astype(np.int64)
 
     def build(lib, backend=None):
         lib.manual_seed(0)
@@ -570,12 +574,18 @@ def _rss_kib():
         return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
 
 
-def measure_memory(name):
-    warm = model_contenders("mlp", [], only=name, tiny=True)[name]
+MEMORY_TASKS = {"mlp": MEMORY_STEPS, "deepconv": 10, "transformer": 10}  # task -> steps measured
+
+
+def measure_memory(task, name):
+    if task == "mlp":
+        warm = model_contenders("mlp", [], only=name, tiny=True)[name]
+    else:  # the same model at batch 2 compiles the same kernels
+        warm = big_model_contenders(task, [], only=name, batch=2)[name]
     for _ in range(3):  # JIT compilation and lazy initialisation are not the run's memory
         warm()
     del warm
-    steps = model_contenders("mlp", [], only=name)
+    steps = model_contenders("mlp", [], only=name) if task == "mlp" else big_model_contenders(task, [], only=name)
     step = steps[name]
     base = _rss_kib()["VmRSS"]
     try:  # reset the peak (VmHWM) to the current RSS, so the import's transient peak does not count
@@ -584,7 +594,7 @@ def measure_memory(name):
         reset = True
     except OSError:
         reset = False
-    for _ in range(MEMORY_STEPS):
+    for _ in range(MEMORY_TASKS[task]):
         step()
     peak = _rss_kib()["VmHWM"]
     return {"baseline_mib": base / 1024, "peak_mib": peak / 1024, "extra_mib": (peak - base) / 1024,
@@ -592,14 +602,17 @@ def measure_memory(name):
 
 
 def run_memory(names):
+    """task -> contender -> its memory figures (or error), each in a fresh process."""
     out = {}
-    for name in names:
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory", name], capture_output=True,
-                              text=True, timeout=900)
-        if proc.returncode:
-            out[name] = {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-        else:
-            out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    for task in MEMORY_TASKS:
+        out[task] = {}
+        for name in names:
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory", task, name],
+                                  capture_output=True, text=True, timeout=900)
+            if proc.returncode:
+                out[task][name] = {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+            else:
+                out[task][name] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
@@ -709,24 +722,25 @@ def main():
         else:
             parser.error(f"unknown workload {workload!r}")
 
-    print(f"\n{'workload':<14} {'contender':<18} {'median':>12} {'vs ref':>8}   (ref: pytorch cpu; scalar: classic)")
+    print(f"\n{'workload':<18} {'contender':<18} {'median':>12} {'vs ref':>8}   (ref: pytorch cpu; scalar: classic)")
     for workload, name, t, ratio, unit in rows:
         scale = 1e6 if unit == "us" else 1e3
         r = f"{ratio:7.2f}x" if ratio is not None else f"{'-':>8}"
-        print(f"{workload:<14} {name:<18} {t * scale:9.2f} {unit:<2} {r}")
+        print(f"{workload:<18} {name:<18} {t * scale:9.2f} {unit:<2} {r}")
     if "chain" in raw:
         for name, res in raw["chain"].items():
             took = f" in {res['seconds']:.2f} s" if res["seconds"] is not None else ""
             fail = f"; fails at {res['failure']}" if res["failure"] else ""
-            print(f"{'chain':<14} {name:<18} deepest working {res['deepest']:,}{took}{fail}")
-    if "memory" in raw:
-        ref = raw["memory"].get("pytorch cpu", {}).get("extra_mib")
-        for name, res in raw["memory"].items():
+            print(f"{'chain':<18} {name:<18} deepest working {res['deepest']:,}{took}{fail}")
+    for task, results in raw.get("memory", {}).items():
+        ref = results.get("pytorch cpu", {}).get("extra_mib")
+        label = f"memory {task}"
+        for name, res in results.items():
             if "error" in res:
-                print(f"{'memory':<14} {name:<18} failed: {res['error']}")
+                print(f"{label:<18} {name:<18} failed: {res['error']}")
                 continue
             r = f"{res['extra_mib'] / ref:7.2f}x" if ref else f"{'-':>8}"
-            print(f"{'memory':<14} {name:<18} {res['extra_mib']:9.1f} MiB {r}   (peak {res['peak_mib']:.0f} MiB, "
+            print(f"{label:<18} {name:<18} {res['extra_mib']:9.1f} MiB {r}   (peak {res['peak_mib']:.0f} MiB, "
                   f"after setup {res['baseline_mib']:.0f} MiB)")
     for s in dict.fromkeys(skipped):
         print(f"skipped: {s}")

@@ -25,7 +25,8 @@ def test_run_prints_one_row_per_contender_and_writes_json(tmp_path):
     assert "threads: 1" in lines[0]
     assert lines[1].startswith("heap: glibc M_MMAP_THRESHOLD 32 MiB, M_TOP_PAD 64 MiB in every contender's process") \
         or lines[1] == "heap: malloc's defaults (no heap padding)", lines[1]
-    for row in ("mlp step       micrograd numpy", "op add 8x8     micrograd numpy", "scalar         micrograd value"):
+    for row in (f"{'mlp step':<18} micrograd numpy", f"{'op add 8x8':<18} micrograd numpy",
+                f"{'scalar':<18} micrograd value"):
         assert any(line.startswith(row) for line in lines), f"no row {row!r} in:\n{proc.stdout}"
     assert any(line.startswith("skipped: classic micrograd") for line in lines), proc.stdout
     raw = json.loads(out_json.read_text())
@@ -108,3 +109,11 @@ def test_the_bigger_workloads_build_the_same_models_in_both_libraries():
     steps = run.big_model_contenders("transformer", [], only="micrograd numpy")
     loss = steps["micrograd numpy"]()
     assert abs(loss - np.log(96)) < 0.5  # about uniform over 96 symbols at initialisation
+
+
+def test_memory_of_a_bigger_model_is_measured_in_a_fresh_process():
+    proc = subprocess.run([sys.executable, RUN, "--memory", "transformer", "micrograd numpy"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["peak_mib"] >= got["baseline_mib"] > 0 and got["extra_mib"] == got["peak_mib"] - got["baseline_mib"]
