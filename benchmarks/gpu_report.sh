@@ -3,7 +3,7 @@
 # installs this checkout in place without downloading anything, runs the GPU tests (`pytest -m gpu`: the
 # test_cupy_backend.py GPU checks, each CUDA kernel against its CPU build, the world-size-1 NCCL run of
 # test_distributed.py, and the whole property/conformance suite on the cupy backend), then the
-# MLP and CNN training-step benchmark against PyTorch CUDA, and prints one report.
+# MLP, CNN, deep ConvNet and transformer training-step benchmarks against PyTorch CUDA, and prints one report.
 #
 #     bash benchmarks/gpu_report.sh [bench_gpu.py options]      (PYTHON=... to pick the interpreter)
 set -u

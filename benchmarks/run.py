@@ -430,40 +430,48 @@ def big_model_contenders(task, skipped, only=None, batch=None):
         x_np = rng.integers(0, 96, (n, 64)).astype(np.int64)
         y_np = rng.integers(0, 96, (n, 64)).astype(np.int64)
 
-    def build(lib, backend=None):
-        lib.manual_seed(0)
-        model = deepconv_model(lib.nn) if task == "deepconv" else transformer_model(lib)
-        model.train()
-        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-        x, y = lib.tensor(x_np), lib.tensor(y_np)
-        F = lib.nn.functional
-
-        def step():
-            opt.zero_grad()
-            out = model(x)
-            loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-            loss.backward()
-            opt.step()
-            return loss.item()
-        if backend is None:
-            return step
-
-        def on_backend():
-            with mg.use_backend(backend):
-                return step()
-        return on_backend
-
     want = (lambda name: only is None or name == only)
     out = {}
     for be in _mg_backends():
         if want(f"micrograd {be}"):
             with mg.use_backend(be):
-                out[f"micrograd {be}"] = build(mg, be)
+                out[f"micrograd {be}"] = big_model_step(mg, task, x_np, y_np, backend=be)
     if want("pytorch cpu"):
         torch = _try_import("torch", "pytorch cpu", skipped)
         if torch is not None:
-            out["pytorch cpu"] = build(torch)
+            out["pytorch cpu"] = big_model_step(torch, task, x_np, y_np)
     return out
+
+
+def big_model_step(lib, task, x_np, y_np, backend=None, device=None):
+    """One Adam training step of the deep ConvNet or the transformer in `lib` (micrograd on `backend`, or torch on
+    `device`) on the batch (x_np, y_np), as a closure returning the loss."""
+    lib.manual_seed(0)
+    model = deepconv_model(lib.nn) if task == "deepconv" else transformer_model(lib)
+    if device is not None:
+        model = model.to(device)
+    model.train()
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = lib.tensor(x_np), lib.tensor(y_np)
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    F = lib.nn.functional
+
+    def step():
+        opt.zero_grad()
+        out = model(x)
+        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss.item()
+    if backend is None:
+        return step
+    import micrograd as mg
+
+    def on_backend():
+        with mg.use_backend(backend):
+            return step()
+    return on_backend
 
 
 def lstm_layers(lib):
