@@ -316,15 +316,17 @@ def test_attention_takes_the_fused_path_and_matches_the_composite(backend, mask)
 
 
 def test_attention_and_conv_backward_batched_and_second_order(backend):
-    """The fused ops' backward under a batched or forward-over-reverse pass (gradients carrying tangents) and
-    under create_graph goes through their composites; one tensor in several places gets each place's share."""
+    """The fused ops' forward-mode rules (through their composites) against finite differences, batched and not;
+    their backward under a batched or forward-over-reverse pass (gradients carrying tangents) and under
+    create_graph goes through the composites; one tensor in several places gets each place's share."""
     rng = np.random.default_rng(10)
     q = _leaf(rng.standard_normal((2, 3, 4)))
     attend = (lambda a: F.scaled_dot_product_attention(a, a, a, is_causal=True))  # noqa: E731
-    assert mg.gradcheck(attend, (q,), check_batched_grad=True)
+    assert mg.gradcheck(attend, (q,), check_batched_grad=True, check_forward_ad=True, check_batched_forward_grad=True)
     assert mg.gradgradcheck(attend, (q,))
     x, w = _leaf(rng.standard_normal((2, 2, 5, 4))), _leaf(rng.standard_normal((3, 2, 3, 3)))
-    assert mg.gradcheck(lambda a, b: F.conv2d(a, b, padding=1), (x, w), check_batched_grad=True)
+    assert mg.gradcheck(lambda a, b: F.conv2d(a, b, padding=1), (x, w), check_batched_grad=True,
+                        check_forward_ad=True, check_batched_forward_grad=True)
     from micrograd.func import hessian
     h = hessian(lambda a: (F.conv2d(a, w) ** 2).sum())(x)
     assert h.shape == x.shape * 2
