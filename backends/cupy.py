@@ -5,8 +5,10 @@ CuPy mirrors NumPy, so nearly every primitive is inherited from ReferenceBackend
 Overridden: transfers (`cupy.asnumpy`), scatter-add (`cupyx.scatter_add`), `synchronize`, the elementwise
 definitions of backends/elementwise.py (each one CuPy ElementwiseKernel, its CUDA C generated from the
 definition by backends/codegen.py), and the raw kernels below (im2col/col2im, max pooling with its argmax
-and backward, softmax-cross-entropy and its backward), whose NumPy reference is the reference backend's
-primitive of the same name. The tests' NumPy stand-in for `cupy` runs these kernels' own CUDA source, built for the
+and backward, softmax-cross-entropy and its backward, attention's masked softmax rows, softmax's gradient, layer
+norm and its input gradient), whose NumPy reference is the reference backend's primitive of the same name.
+conv2d and batch norm run the reference's code here: im2col's kernel with one batched cuBLAS product, and
+CuPy's reductions (a thread per channel would leave the device idle). The tests' NumPy stand-in for `cupy` runs these kernels' own CUDA source, built for the
 CPU by backends/cuda_cpu.py; the GPU tests compare each kernel on the device with the reference and that build.
 
 Importing this module never imports cupy; `check_available()` says what is missing (the package, a usable CUDA
@@ -109,6 +111,93 @@ extern "C" __global__ void mg_softmax_cross_entropy_T(const T* logits, const lon
     lse[r] = l;
     long long t = targets[r];
     loss[r] = t == ignore_index ? (T)0 : l - row[t];
+}
+""",
+    # Attention's rows, one thread per row: the kept maximum, the shifted exponentials (0 where masked) and their
+    # sum, then the quotients; a row whose kept maximum is NaN is NaN, one with nothing above -inf is 0.
+    "mg_masked_softmax": r"""
+extern "C" __global__ void mg_masked_softmax_T(const T* x, const bool* keep, T* out, long long rows, long long n,
+                                               long long keep_rows) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    const T* row = x + r * n;
+    const bool* k = keep + (r % keep_rows) * n;
+    T* o = out + r * n;
+    T m = -INFINITY;
+    bool nan = false;
+    for (long long j = 0; j < n; ++j) {
+        if (!k[j]) continue;
+        T v = row[j];
+        if (v != v) { nan = true; break; }
+        if (v > m) m = v;
+    }
+    if (nan || m == -INFINITY) {
+        for (long long j = 0; j < n; ++j) o[j] = nan ? (T)NAN : (T)0;
+        return;
+    }
+    double s = 0;
+    for (long long j = 0; j < n; ++j) {
+        T e = k[j] ? exp(row[j] - m) : (T)0;
+        o[j] = e;
+        s += e;
+    }
+    for (long long j = 0; j < n; ++j) o[j] = o[j] / (T)s;
+}
+""",
+    # softmax's gradient given its output y, one thread per row: y (g - sum(g y)).
+    "mg_softmax_backward": r"""
+extern "C" __global__ void mg_softmax_backward_T(const T* y, const T* g, T* out, long long rows, long long n) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    const T* yr = y + r * n;
+    const T* gr = g + r * n;
+    double s = 0;
+    for (long long j = 0; j < n; ++j) s += (double)gr[j] * yr[j];
+    for (long long j = 0; j < n; ++j) out[r * n + j] = yr[j] * (gr[j] - (T)s);
+}
+""",
+    # Layer normalisation over rows (R, D), one thread per row: two-pass mean and variance, then the map; and
+    # its input gradient given the saved mean and invstd (the weight's and bias's gradients are column sums).
+    "mg_layer_norm": r"""
+extern "C" __global__ void mg_layer_norm_T(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd,
+                                           long long rows, long long d, T eps, long long affine) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    const T* row = x + r * d;
+    double s = 0;
+    for (long long j = 0; j < d; ++j) s += row[j];
+    T m = (T)(s / (double)d);
+    double v = 0;
+    for (long long j = 0; j < d; ++j) v += (double)(row[j] - m) * (row[j] - m);
+    T inv = (T)1 / sqrt((T)(v / (double)d) + eps);
+    mean[r] = m;
+    invstd[r] = inv;
+    for (long long j = 0; j < d; ++j) {
+        T h = (row[j] - m) * inv;
+        y[r * d + j] = affine ? h * w[j] + b[j] : h;
+    }
+}
+""",
+    "mg_layer_norm_backward": r"""
+extern "C" __global__ void mg_layer_norm_backward_T(const T* g, const T* x, const T* mean, const T* invstd,
+                                                    const T* w, T* gx, long long rows, long long d,
+                                                    long long affine) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    const T* gr = g + r * d;
+    const T* row = x + r * d;
+    T m = mean[r], inv = invstd[r];
+    double sa = 0, sc = 0;
+    for (long long j = 0; j < d; ++j) {
+        T gh = affine ? gr[j] * w[j] : gr[j];
+        sa += gh;
+        sc += (double)gh * ((row[j] - m) * inv);
+    }
+    T a = (T)(sa / (double)d), c = (T)(sc / (double)d);
+    for (long long j = 0; j < d; ++j) {
+        T gh = affine ? gr[j] * w[j] : gr[j];
+        gx[r * d + j] = inv * (gh - a - (row[j] - m) * inv * c);
+    }
 }
 """,
     "mg_softmax_cross_entropy_backward": r"""
@@ -300,6 +389,52 @@ class CupyBackend(ReferenceBackend):
                   np.int64(shape[2] * shape[3]))
         return out
 
+    # attention's softmax, softmax's gradient and layer norm: one thread per row
+    def masked_softmax(self, a, keep):
+        a = self.xp.ascontiguousarray(a)
+        if not (self._ok(a) and a.ndim >= 1 and a.size and (keep is None or (
+                type(keep) is self.array_type and keep.dtype == np.bool_ and keep.ndim <= a.ndim))):
+            return super().masked_softmax(a, keep)
+        n = a.shape[-1]
+        rows = self.xp.full((1, n), True, np.bool_) if keep is None else _rows_pattern(self.xp, keep, a.shape)
+        out = self.xp.empty(a.shape, a.dtype)
+        i64 = np.int64
+        self._run("mg_masked_softmax", a.dtype, a.size // n, a, rows, out, i64(a.size // n), i64(n), i64(rows.shape[0]))
+        return out
+
+    def softmax_backward(self, y, g, axis):
+        if not (self._ok(y, g) and y.shape == g.shape and y.ndim and y.size and axis == y.ndim - 1):
+            return super().softmax_backward(y, g, axis)
+        out = self.xp.empty(y.shape, y.dtype)
+        n = y.shape[-1]
+        self._run("mg_softmax_backward", y.dtype, y.size // n, y, g, out, np.int64(y.size // n), np.int64(n))
+        return out
+
+    def layer_norm(self, x, weight, bias, eps):
+        affine = weight is not None and bias is not None
+        if not (self._ok(x) and x.ndim == 2 and x.size and (weight is None) == (bias is None)
+                and (not affine or self._ok(x, weight, bias))):
+            return super().layer_norm(x, weight, bias, eps)
+        rows, d = x.shape
+        y = self.xp.empty(x.shape, x.dtype)
+        mean, invstd = self.xp.empty(rows, x.dtype), self.xp.empty(rows, x.dtype)
+        w, b = (weight, bias) if affine else (x, x)  # not read without affine
+        self._run("mg_layer_norm", x.dtype, rows, x, w, b, y, mean, invstd, np.int64(rows), np.int64(d),
+                  x.dtype.type(eps), np.int64(affine))
+        return y, mean, invstd
+
+    def layer_norm_backward(self, g, x, mean, invstd, weight):
+        g = self.xp.ascontiguousarray(g)
+        if not (self._ok(g, x, mean, invstd) and x.ndim == 2 and x.size and g.shape == x.shape
+                and (weight is None or self._ok(x, weight))):
+            return super().layer_norm_backward(g, x, mean, invstd, weight)
+        rows, d = x.shape
+        gx = self.xp.empty(x.shape, x.dtype)
+        self._run("mg_layer_norm_backward", x.dtype, rows, g, x, mean, invstd, x if weight is None else weight, gx,
+                  np.int64(rows), np.int64(d), np.int64(weight is not None))
+        xhat = (x - mean[:, None]) * invstd[:, None]
+        return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
+
     # softmax-cross-entropy: one thread per row forward, one per logit backward
     def _sce_ok(self, logits, targets):
         return self._ok(logits) and logits.ndim == 2 and type(targets) is self.array_type \
@@ -323,6 +458,15 @@ class CupyBackend(ReferenceBackend):
         self._run("mg_softmax_cross_entropy_backward", logits.dtype, out.size, logits, targets, lse, g, out,
                   np.int64(out.size), np.int64(logits.shape[1]), np.int64(ignore_index))
         return out
+
+
+def _rows_pattern(xp, keep, shape):
+    """keep (bool, broadcastable to `shape`) as (M, n) rows that row r of the (R, n) scores uses at r % M: the
+    (L, n) pattern when keep repeats over the leading axes (attention's mask), else broadcast in full."""
+    full = (1,) * (len(shape) - keep.ndim) + tuple(keep.shape)
+    if len(shape) >= 2 and all(d == 1 for d in full[:-2]):
+        return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full[-2:]), shape[-2:])).reshape(-1, shape[-1])
+    return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full), shape)).reshape(-1, shape[-1])
 
 
 def __getattr__(name):

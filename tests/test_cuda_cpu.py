@@ -106,6 +106,44 @@ def test_softmax_cross_entropy_and_backward(standin, dt, n, c):
           REF.softmax_cross_entropy_backward(logits, targets, lse, g, -100), dt)
 
 
+# attention's and layer norm's row kernels: row counts that do not fill the last block, rows of one element
+ROWS = [(1, 1), (1, 9), (255, 4), (257, 64), (785, 7)]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("rows, n", ROWS)
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_masked_softmax_and_softmax_backward(standin, dt, rows, n):
+    rng = np.random.default_rng(rows * n)
+    x = (rng.standard_normal((rows, n)) * 4).astype(dt)
+    keep = rng.random((rows, n)) < 0.7
+    if rows > 3:
+        keep[0] = False  # nothing to attend to: zeros
+        x[1, 0], keep[1, 0] = np.nan, True  # a kept NaN: a NaN row
+        x[2, -1] = np.nan  # a masked NaN changes nothing
+        x[3] = -np.inf  # everything -inf: zeros
+    for k in (keep, keep[:1], None):  # a mask per row, one pattern for every row, no mask
+        _same(standin.masked_softmax(x, k), REF.masked_softmax(x, k), dt)
+    y = REF.masked_softmax(np.nan_to_num(x, nan=0.0), None)
+    g = rng.standard_normal((rows, n)).astype(dt)
+    _same(standin.softmax_backward(y, g, 1), REF.softmax_backward(y, g, 1), dt)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("rows, n", ROWS)
+def test_layer_norm_and_backward(standin, dt, rows, n):
+    rng = np.random.default_rng(rows + n)
+    x = (rng.standard_normal((rows, n)) * 3 + 5).astype(dt)
+    w, b = rng.standard_normal(n).astype(dt), rng.standard_normal(n).astype(dt)
+    for affine in (True, False):
+        ww, bb = (w, b) if affine else (None, None)
+        got, want = standin.layer_norm(x, ww, bb, 1e-5), REF.layer_norm(x, ww, bb, 1e-5)
+        _same(got, want, dt)
+        g = rng.standard_normal((rows, n)).astype(dt)
+        _same(standin.layer_norm_backward(g, x, want[1], want[2], ww), REF.layer_norm_backward(g, x, want[1],
+                                                                                             want[2], ww), dt)
+
+
 @pytest.mark.parametrize("dt", DTYPES)
 def test_the_empty_case(standin, dt):
     """No elements: the backend launches nothing and returns the primitive's empty result."""

@@ -283,6 +283,13 @@ def test_gpu_kernels_match_the_reference(dt, shape):
     both("lstm_cell_backward", h, c_new, act, c)
     both("axpby_", x.copy(), 0.9, x[::-1].copy(), -0.01)
     both("sgd_momentum_", x.copy(), x[::-1].copy(), np.tanh(x), 0.1, 0.9, 0.25)
+    keep = rng.random(logits.shape[-1]) < 0.7  # attention's rows: one pattern for every row
+    keep[0] = True
+    p = both("masked_softmax", logits, keep)
+    both("softmax_backward", p, logits[::-1].copy(), 1)
+    w, b = rng.standard_normal(logits.shape[-1]).astype(dt), rng.standard_normal(logits.shape[-1]).astype(dt)
+    y, mean, invstd = both("layer_norm", logits, w, b, 1e-5)
+    both("layer_norm_backward", logits[::-1].copy(), logits, mean, invstd, w)
     cupy.cuda.Device().synchronize()
 
 
