@@ -281,6 +281,34 @@ class NumpyBackend(ReferenceBackend):
             np.copyto(out, E.erf_small(x), where=y <= a.dtype.type(0.46875))
         return self._arr(out.reshape(a.shape))
 
+    # The exact GELU and its gradient: the definitions' operations in the same order, through erf's fast path above
+    # and in reused arrays (the reference evaluates erf's three branches on every element).
+    def gelu_erf(self, a):
+        if not (_host_float(a) and a.ndim):
+            return super().gelu_erf(a)
+        t = a.dtype.type
+        e = self.erf(a * t(0.7071067811865476))
+        e += t(1)
+        h = t(0.5) * a
+        h *= e
+        return h
+
+    def gelu_erf_backward(self, g, a):
+        if not (_host_float(a) and _host_float(g) and a.ndim and g.shape == a.shape and g.dtype == a.dtype):
+            return super().gelu_erf_backward(g, a)
+        t = a.dtype.type
+        d = self.erf(a * t(0.7071067811865476))  # 0.5 (1 + erf(x / sqrt(2)))
+        d += t(1)
+        d *= t(0.5)
+        q = a * a  # + x (0.3989422804014327 exp(-0.5 x^2))
+        q *= t(-0.5)
+        np.exp(q, out=q)
+        q *= t(0.3989422804014327)
+        q *= a
+        d += q
+        d *= g
+        return d
+
     def relu_backward(self, g, y):
         mask = np.less_equal(y, 0, out=np.empty(y.shape, np.bool_))  # an array even when y is 0-d
         np.logical_not(mask, out=mask)  # PyTorch's threshold_backward: a NaN output passes the gradient
