@@ -256,7 +256,7 @@ def _masked_max(row, krow):
 
 @njit(cache=True, error_model="numpy")
 def _masked_exp_shifted(row, krow, m, orow):
-    zero = m - m  # m is finite here: 0 in the rows' dtype
+    zero = row.dtype.type(0)
     for k in range(row.size):
         e = _vexp(row[k] - m)
         orow[k] = e if krow[k] else zero

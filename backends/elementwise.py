@@ -103,19 +103,31 @@ def erf(x):
     return np.where(x != x, x, np.where(y <= 0.46875, small, erf_from_erfc(x, np.where(y <= 4.0, mid, big))))
 
 
-# GELU, x Phi(x): exactly (through erf) and by PyTorch's tanh formula; each with its gradient given x, one loop
-# each where the backend compiles definitions (a dozen operations per element, with a tanh or an erf and an exp).
+@kernel
+def one_plus_erf(z):
+    """1 + erf(z) without cancellation: erfc(|z|) below -0.46875 (where 1 + erf(z) would lose every digit that
+    erf's rounding near -1 leaves), 2 - erfc(z) above 0.46875, 1 + erf(z) between; NaN stays NaN."""
+    y = np.abs(z)
+    small = 1 + erf_small(np.where(y < 0.5, z, 0.5))
+    mid = erfc_mid(np.where(y < 0.46875, 0.46875, np.where(y > 4.0, 4.0, y)))
+    tail = np.where(y <= 4.0, mid, erfc_big(np.where(y > 4.0, y, 4.0)))
+    return np.where(z != z, z, np.where(y <= 0.46875, small, np.where(z < 0, tail, 2 - tail)))
+
+
+# GELU, x Phi(x): exactly (through erfc, as 2 Phi(x) = 1 + erf(x / sqrt(2))) and by PyTorch's tanh formula; each
+# with its gradient given x, one loop each where the backend compiles definitions (a dozen operations per
+# element, with a tanh or an erf and an exp).
 
 @kernel(primitive=True, fused=True)
 def gelu_erf(x):
     """x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))."""
-    return 0.5 * x * (1 + erf(x * 0.7071067811865476))
+    return 0.5 * x * one_plus_erf(x * 0.7071067811865476)
 
 
 @kernel(primitive=True, fused=True)
 def gelu_erf_backward(g, x):
     """g (Phi(x) + x phi(x)): the exact GELU's gradient given its input x."""
-    return g * (0.5 * (1 + erf(x * 0.7071067811865476)) + x * (0.3989422804014327 * np.exp(-0.5 * (x * x))))
+    return g * (0.5 * one_plus_erf(x * 0.7071067811865476) + x * (0.3989422804014327 * np.exp(-0.5 * (x * x))))
 
 
 @kernel(primitive=True, fused=True)
@@ -134,7 +146,9 @@ def gelu_tanh_backward(g, x):
     g (s + 2 x s (1 - s) sqrt(2 / pi) (1 + 3 0.044715 x^2))."""
     v = -1.5957691216057308 * (x + 0.044715 * (x * x * x))
     s = 1 / (1 + np.exp(np.where(v > 80, 80, v)))
-    d = s + 2 * x * (s * (1 - s)) * (0.7978845608028654 * (1 + 0.134145 * (x * x)))
+    # s (1 - s) is exactly 0 long before |x| reaches 100; x clipped there keeps x^2 finite (0, not 0 inf = NaN)
+    c = np.where(x > 100, 100, np.where(x < -100, -100, x))
+    d = s + 2 * c * (s * (1 - s)) * (0.7978845608028654 * (1 + 0.134145 * (c * c)))
     return np.where(v > 80, g * (x * 0), g * d)
 
 

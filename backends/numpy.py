@@ -194,6 +194,10 @@ class NumpyBackend(ReferenceBackend):
     def gelu_tanh(self, a):
         if not (_host_float(a) and a.ndim):
             return super().gelu_tanh(a)
+        with np.errstate(all="ignore"):  # inf * 0 and overflow, as the reference's evaluation allows
+            return self._gelu_tanh(a)
+
+    def _gelu_tanh(self, a):
         v = self._gelu_tanh_v(a, a * a)
         big = v > 80
         np.minimum(v, a.dtype.type(80), out=v)
@@ -207,20 +211,25 @@ class NumpyBackend(ReferenceBackend):
     def gelu_tanh_backward(self, g, a):
         if not (_host_float(a) and _host_float(g) and a.ndim and g.shape == a.shape and g.dtype == a.dtype):
             return super().gelu_tanh_backward(g, a)
+        with np.errstate(all="ignore"):
+            return self._gelu_tanh_backward(g, a)
+
+    def _gelu_tanh_backward(self, g, a):
         t = a.dtype.type
-        q = a * a
-        s = self._gelu_tanh_v(a, q)
+        s = self._gelu_tanh_v(a, a * a)
         big = s > 80
         np.minimum(s, t(80), out=s)
         np.exp(s, out=s)
         s += t(1)
         np.divide(t(1), s, out=s)  # s = 1 / (1 + exp(v))
-        q *= t(0.134145)  # q = 0.7978845608028654 (1 + 0.134145 x^2)
+        c = np.clip(a, t(-100), t(100))  # x clipped (the definition's select; NaN stays NaN)
+        q = c * c  # q = 0.7978845608028654 (1 + 0.134145 c^2)
+        q *= t(0.134145)
         q += t(1)
         q *= t(0.7978845608028654)
         u = t(1) - s  # s (1 - s)
         u *= s
-        d = t(2) * a  # d = s + 2 x (s (1 - s)) q
+        d = t(2) * c  # d = s + 2 c (s (1 - s)) q
         d *= u
         d *= q
         d += s
@@ -281,14 +290,28 @@ class NumpyBackend(ReferenceBackend):
             np.copyto(out, E.erf_small(x), where=y <= a.dtype.type(0.46875))
         return self._arr(out.reshape(a.shape))
 
-    # The exact GELU and its gradient: the definitions' operations in the same order, through erf's fast path above
-    # and in reused arrays (the reference evaluates erf's three branches on every element).
+    # The exact GELU and its gradient: the definitions' operations in the same order, one_plus_erf as erf's fast
+    # path above evaluates erf (the reference evaluates every branch on every element), in reused arrays.
+    def _one_plus_erf(self, z):
+        y = np.abs(z)
+        tail = E.erfc_mid(y)
+        big = y > z.dtype.type(4.0)
+        if big.any():
+            tail[big] = E.erfc_big(y[big])
+        out = np.where(z < 0, tail, z.dtype.type(2) - tail)
+        np.copyto(out, z.dtype.type(1) + E.erf_small(z), where=y <= z.dtype.type(0.46875))
+        np.copyto(out, z, where=z != z)
+        return out
+
     def gelu_erf(self, a):
         if not (_host_float(a) and a.ndim):
             return super().gelu_erf(a)
+        with np.errstate(all="ignore"):
+            return self._gelu_erf(a)
+
+    def _gelu_erf(self, a):
         t = a.dtype.type
-        e = self.erf(a * t(0.7071067811865476))
-        e += t(1)
+        e = self._one_plus_erf(a * t(0.7071067811865476))
         h = t(0.5) * a
         h *= e
         return h
@@ -296,9 +319,12 @@ class NumpyBackend(ReferenceBackend):
     def gelu_erf_backward(self, g, a):
         if not (_host_float(a) and _host_float(g) and a.ndim and g.shape == a.shape and g.dtype == a.dtype):
             return super().gelu_erf_backward(g, a)
+        with np.errstate(all="ignore"):
+            return self._gelu_erf_backward(g, a)
+
+    def _gelu_erf_backward(self, g, a):
         t = a.dtype.type
-        d = self.erf(a * t(0.7071067811865476))  # 0.5 (1 + erf(x / sqrt(2)))
-        d += t(1)
+        d = self._one_plus_erf(a * t(0.7071067811865476))  # 0.5 (1 + erf(x / sqrt(2)))
         d *= t(0.5)
         q = a * a  # + x (0.3989422804014327 exp(-0.5 x^2))
         q *= t(-0.5)
@@ -413,8 +439,11 @@ def rows_plan(shape, index, values, dtype):
     for a, n in zip(arrays, shape[:k]):
         if a.size and (a.min() < -n or a.max() >= n):
             return None  # out of range: NumPy raises the IndexError
+        a = a.astype(np.int64, copy=False)  # (uint64 with int64 would promote to float64)
         pos = pos * n + np.where(a < 0, a + n, a)
     rows, d = math.prod(shape[:k]), math.prod(shape[k:])
+    if d == 0:
+        return None
     try:
         vals = np.broadcast_to(values, pos.shape + tuple(shape[k:]))
     except ValueError:

@@ -335,6 +335,9 @@ def cases(dt):
          _np_index_add),
         ("index_add-2d", "index_add", ((2, 3), (np.array([1, 1, 0]), slice(None)), np.ones((3, 3), f), f),
          _np_index_add),
+        ("index_add-zero-width", "index_add", ((3, 0), (np.array([0, 1, 1]),), np.zeros((3, 0), f), f), _np_index_add),
+        ("index_add-uint64", "index_add", ((4, 3), (np.array([3, 0, 3], np.uint64),), x[0, :, :3].copy(), f),
+         _np_index_add),
         # an embedding's gradient: a (batch, length) index array, repeats and negative indices, rows of values
         ("index_add-embedding", "index_add", ((4, 3), (np.array([[1, -1, 0], [3, 1, 1]]),), x[:, :, :3].copy(), f),
          _np_index_add),

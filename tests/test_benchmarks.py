@@ -109,6 +109,22 @@ def test_the_bigger_workloads_build_the_same_models_in_both_libraries():
     steps = run.big_model_contenders("transformer", [], only="micrograd numpy")
     loss = steps["micrograd numpy"]()
     assert abs(loss - np.log(96)) < 0.5  # about uniform over 96 symbols at initialisation
+    # a step built for a backend holds its model there, whatever the current backend (bench_gpu builds for cupy)
+    other = next(b for b in mg.available_backends() if b != mg.get_backend())
+    built = []
+    real = mg.optim.Adam
+
+    class Spy(real):
+        def __init__(self, params, *a, **kw):
+            params = list(params)
+            built.extend(params)
+            super().__init__(params, *a, **kw)
+    mg.optim.Adam = Spy
+    try:
+        run.big_model_step(mg, "deepconv", np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64), backend=other)()
+    finally:
+        mg.optim.Adam = real
+    assert built and {p.backend for p in built} == {other}
 
 
 def test_memory_of_a_bigger_model_is_measured_in_a_fresh_process():

@@ -34,6 +34,8 @@ POS_W = _R.random(3) + 0.5
 RUN_MEAN, RUN_VAR = _R.standard_normal(3), _R.random(3) + 0.5
 EMB_IDX = np.array([[1, 0, 3], [3, 3, 2]])
 CAUSAL_MASK = _R.random((2, 4, 5)) > 0.3
+DEAD_ROW = np.zeros((4, 5), dtype=bool)
+DEAD_ROW[1] = True  # -inf throughout a float mask's row shuts query 1 out: zeros and zero gradients, as PyTorch
 ROW_MASKED = np.tril(np.ones((4, 5), dtype=bool))
 ROW_MASKED[2] = False  # query 2 may attend nowhere: PyTorch's attention gives it zeros (softmax alone gives NaN)
 CAUSAL_MASK[..., 0] = True  # every query keeps one key (sdpa_masked_row has a query that keeps none)
@@ -90,6 +92,13 @@ CASES = [
         query=q, key=k, value=v, attn_mask=_tgt(f, ROW_MASKED)), [(2, 4, 3), (2, 5, 3), (2, 5, 2)]),
     ("sdpa_gqa", lambda f, q, k, v: f.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
      [(1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 3)]),
+    ("sdpa_gqa_kv_heads_differ", lambda f, q, k, v: f.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+     [(1, 4, 3, 2), (1, 2, 3, 2), (1, 1, 3, 3)]),
+    ("sdpa_float_mask_dead_row", lambda f, q, k, v, m: f.scaled_dot_product_attention(
+        q, k, v, attn_mask=m.masked_fill(mg.tensor(DEAD_ROW) if f is F else _tgt(f, DEAD_ROW), -math.inf)),
+     [(2, 4, 3), (2, 5, 3), (2, 5, 2), (4, 5)]),
+    ("sdpa_no_features", lambda f, q, k, v: f.scaled_dot_product_attention(q, k, v), [(2, 4, 0), (2, 5, 0), (2, 5, 2)]),
+    ("sdpa_no_keys", lambda f, q, k, v: f.scaled_dot_product_attention(q, k, v), [(2, 4, 3), (2, 0, 3), (2, 0, 2)]),
     ("cross_entropy", lambda f, x: f.cross_entropy(x, _tgt(f, CLS)), [(6, 5)]),
     ("cross_entropy_sum", lambda f, x: f.cross_entropy(x, _tgt(f, CLS), reduction="sum"), [(6, 5)]),
     ("cross_entropy_ignore_none", lambda f, x: f.cross_entropy(x, _tgt(f, CLS_IGNORED), reduction="none"),
@@ -411,6 +420,15 @@ LOGITS = mg.tensor(np.zeros((4, 5)))
     (lambda: F.scaled_dot_product_attention(mg.zeros(2, 3), mg.zeros(4, 2), mg.zeros(4, 2)), ValueError,
      r"scaled_dot_product_attention: query and key must share the last dimension .*; got query \(2, 3\), "
      r"key \(4, 2\)"),
+    (lambda: F.scaled_dot_product_attention(mg.zeros(2, 3, dtype=mg.float64), mg.zeros(2, 3), mg.zeros(2, 3)),
+     RuntimeError, r"Expected query, key, and value to have the same dtype, but got query.dtype: float64 key.dtype: "
+                   r"float32 and value.dtype: float32 instead"),
+    (lambda: F.scaled_dot_product_attention(mg.zeros(2, 3), mg.zeros(2, 3), mg.zeros(2, 3),
+                                            attn_mask=mg.zeros(2, 2, dtype=mg.float64)), RuntimeError,
+     r"Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: float64"),
+    (lambda: F.scaled_dot_product_attention(mg.zeros(4, 3), mg.zeros(5, 3), mg.zeros(5, 3),
+                                            attn_mask=np.ones((2, 4, 5), bool)), RuntimeError,
+     r"attn_mask of shape \[2, 4, 5\] does not broadcast to the scores' shape \[4, 5\]"),
     (lambda: F.scaled_dot_product_attention(mg.zeros(3), mg.zeros(3), mg.zeros(3)), ValueError,
      r"scaled_dot_product_attention: query, key and value need at least 2 dimensions"),
     (lambda: F.scaled_dot_product_attention(mg.zeros(2, 2), mg.zeros(2, 2), mg.zeros(2, 2),

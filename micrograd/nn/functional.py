@@ -490,16 +490,34 @@ def _attention_inputs(q, k, v, attn_mask, is_causal, enable_gqa):
                          f"{tuple(v.shape)}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
-    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
-        hq, hk = q.shape[-3], k.shape[-3]
-        if hk == 0 or hq % hk or v.shape[-3] != hk:
-            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the number of query heads ({hq}) must "
-                             f"be a multiple of the key/value heads ({hk} and {v.shape[-3]})")
-        k, v = k.repeat_interleave(hq // hk, dim=-3), v.repeat_interleave(hq // hk, dim=-3)
+    if not q.dtype == k.dtype == v.dtype:
+        raise RuntimeValueError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+                                f"{q.dtype} key.dtype: {k.dtype} and value.dtype: {v.dtype} instead. "
+                                f"(scaled_dot_product_attention)")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3:
+        hq, hk, hv = q.shape[-3], k.shape[-3], v.shape[-3]
+        if hk == 0 or hv == 0 or hq % hk or hq % hv:
+            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the number of heads in key ({hk}) and "
+                             f"value ({hv}) must divide the number of query heads ({hq})")
+        k = k.repeat_interleave(hq // hk, dim=-3) if hk != hq else k
+        v = v.repeat_interleave(hq // hv, dim=-3) if hv != hq else v
     mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)) if is_causal else attn_mask
     if mask is not None and not isinstance(mask, Tensor):
         mask = np.asarray(mask)
         mask = Tensor(mask, backend=q.backend) if mask.dtype.kind == "b" else _const(mask, q)
+    if mask is not None:
+        if mask.dtype.kind != "b" and mask.dtype != q.dtype:
+            raise RuntimeValueError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                                    f"attn_mask.dtype: {mask.dtype} and query.dtype: {q.dtype} instead. "
+                                    f"(scaled_dot_product_attention)")
+        scores = tuple(np.broadcast_shapes(tuple(q.shape[:-2]), tuple(k.shape[:-2]))) + (q.shape[-2], k.shape[-2])
+        try:
+            fits = np.broadcast_shapes(tuple(mask.shape), scores) == scores
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeValueError(f"scaled_dot_product_attention: attn_mask of shape {list(mask.shape)} does not "
+                                    f"broadcast to the scores' shape {list(scores)}")
     return k, v, mask
 
 
@@ -523,33 +541,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     q = query
     k, v, mask = _attention_inputs(query, key, value, attn_mask, is_causal, enable_gqa)
-    length, source = q.shape[-2], k.shape[-2]
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    # with no features the scores are exactly 0 whatever the scale (PyTorch scales q and k, both empty)
+    scale = 1.0 if q.shape[-1] == 0 else 1 / math.sqrt(q.shape[-1]) if scale is None else scale
 
     def composite(q_, k_, v_):
         scores = (q_ @ k_.mT) * scale
         if mask is not None:
             scores = ops.where(mask, scores, -math.inf) if mask.dtype.kind == "b" else scores + mask
-        weights = ops.softmax(scores, -1)
-        # rows masked throughout weigh nothing (PyTorch's _safe_softmax), where softmax would give NaN
-        weights = ops.where((scores == -math.inf).all(-1, keepdim=True), 0.0, weights)
+        # rows masked throughout weigh nothing (PyTorch's _safe_softmax), where softmax would give NaN; their
+        # scores are replaced before softmax too, so that no NaN reaches the gradient either
+        dead = (scores == -math.inf).all(-1, keepdim=True)
+        weights = ops.where(dead, 0.0, ops.softmax(ops.where(dead, 0.0, scores), -1))
         if dropout_p > 0:
             weights = dropout(weights, dropout_p)
         return weights @ v_
 
-    fused = (dropout_p == 0 and q.dtype == k.dtype == v.dtype and q.dtype.kind == "f"
+    fused = (dropout_p == 0 and q.dtype.kind == "f" and k.shape[-2] > 0
              and tuple(q.shape[:-2]) == tuple(k.shape[:-2]) == tuple(v.shape[:-2])
-             and (mask is None or (mask._backend is q._backend and not mask.requires_grad
-                                   and (mask.dtype.kind == "b" or mask.dtype == q.dtype))))
+             and (mask is None or (mask._backend is q._backend and not mask.requires_grad)))
     if not fused:
         return composite(q, k, v)
-    out_shape = tuple(q.shape[:-2]) + (length, source)
-    if mask is not None:
-        try:
-            np.broadcast_shapes(tuple(mask.shape), out_shape)
-        except ValueError:
-            raise RuntimeValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
-                                    f"broadcast to the scores' shape {out_shape}") from None
     keep = mask._data if mask is not None and mask.dtype.kind == "b" else None
     bias = mask._data if mask is not None and mask.dtype.kind != "b" else None
     return ops.ScaledDotProductAttention.apply(q, k, v, keep=keep, bias=bias, scale=float(scale), composite=composite)

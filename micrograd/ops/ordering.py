@@ -352,7 +352,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # no
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeValueError(f"repeat_interleave: repeats must be a 1-d integer tensor; got shape "
                                     f"{counts.shape} and dtype {counts.dtype}")
-        return _ints(input, np.repeat(np.arange(counts.size), _counts(counts, counts.size)))
+        index = np.repeat(np.arange(counts.size), _counts(counts, counts.size))
+        if output_size is not None and output_size != index.size:
+            raise RuntimeValueError(f"repeat_interleave: output_size {output_size} differs from the repeats' total "
+                                    f"{index.size}")
+        return _ints(input, index)
+    if dim is not None and input.ndim == 0:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim}) "
+                         f"(repeat_interleave of a 0-d tensor: pass dim=None)")
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else _dim("repeat_interleave", x, dim)
     n = x.shape[d]
