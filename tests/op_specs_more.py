@@ -156,6 +156,14 @@ def repeat_interleave_cases(draw):
 
 
 @st.composite
+def repeat_cases(draw):
+    shape = draw(shapes(min_dims=0, max_dims=3))
+    extra = draw(st.integers(0, 2))
+    reps = tuple(draw(st.lists(st.integers(0, 3), min_size=len(shape) + extra, max_size=len(shape) + extra)))
+    return Case((shape,), {"reps": reps})
+
+
+@st.composite
 def flip_cases(draw):
     shape = draw(shapes(min_dims=1))
     nd = len(shape)
@@ -261,6 +269,10 @@ ROWS = (
            lambda x, repeats, dim: np.repeat(x, repeats, axis=dim), 1, "movement", repeat_interleave_cases,
            torch=lambda torch, x, repeats, dim: torch.repeat_interleave(
                x, torch.tensor(repeats) if isinstance(repeats, np.ndarray) else repeats, dim)),
+    OpSpec("repeat", lambda x, reps: x.repeat(*reps) if reps else x.repeat(()), lambda x, reps: np.tile(x, reps),
+           1, "movement", repeat_cases, torch=lambda torch, x, reps: x.repeat(*reps) if reps else x.repeat(())),
+    OpSpec("tile", lambda x, reps: mg.tile(x, reps[1:]), lambda x, reps: np.tile(x, reps[1:]), 1, "movement",
+           repeat_cases, torch=lambda torch, x, reps: torch.tile(x, reps[1:])),
     OpSpec("flip", lambda x, dims, shifts: mg.flip(x, dims), lambda x, dims, shifts: np.flip(x, dims), 1,
            "movement", flip_cases, torch=lambda torch, x, dims, shifts: torch.flip(x, dims)),
     OpSpec("roll", lambda x, dims, shifts: x.roll(shifts, dims), lambda x, dims, shifts: np.roll(x, shifts, dims),

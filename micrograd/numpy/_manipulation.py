@@ -122,14 +122,7 @@ def roll(x, /, shift, *, axis=None):
 
 def tile(x, repetitions, /):
     """x repeated `repetitions[i]` times along each axis (x's shape padded with leading 1s)."""
-    reps = tuple(repetitions)
-    nd = max(x.ndim, len(reps))
-    out = x.reshape((1,) * (nd - x.ndim) + x.shape)
-    reps = (1,) * (nd - len(reps)) + reps
-    for axis, r in enumerate(reps):
-        if r != 1:
-            out = _ops.cat([out] * r, dim=axis) if r else _ops.narrow(out, axis, 0, 0)
-    return out
+    return _ops.tile(x, tuple(repetitions))
 
 
 def repeat(x, repeats, /, *, axis=None):

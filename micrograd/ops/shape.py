@@ -256,6 +256,36 @@ def expand(input, *sizes):  # noqa: A002
 
 
 @export(function=False)
+def repeat(input, *sizes):  # noqa: A002
+    """input tiled `sizes[i]` times along each dimension (ints or one tuple, at least input.ndim of them; extra
+    leading ones add dimensions), as PyTorch's Tensor.repeat (NumPy's tile); the copies' gradients add up."""
+    reps = _sizes("repeat", sizes)
+    if len(reps) < input.ndim:
+        raise RuntimeValueError(f"Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                                f"of tensor (repeat: {len(reps)} sizes for a tensor of shape {tuple(input.shape)})")
+    return _tile(input, reps)
+
+
+@export()
+def tile(input, dims):  # noqa: A002
+    """input repeated dims[i] times along each dimension; fewer dims than input's dimensions are padded with
+    leading 1s, more add leading dimensions (PyTorch's torch.tile, NumPy's tile)."""
+    reps = _sizes("tile", (dims,))
+    return _tile(input, (1,) * (input.ndim - len(reps)) + reps)
+
+
+def _tile(x, reps):
+    """x tiled by reps (len(reps) >= x.ndim): each dimension n of x (padded with leading 1s) becomes (r, n),
+    broadcast from (1, n), then merged: one broadcast view and one copy."""
+    if any(r < 0 for r in reps):
+        raise RuntimeValueError(f"Trying to create tensor with negative dimension {min(reps)}: {list(reps)} (repeat)")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    paired = x.reshape(tuple(d for n in shape for d in (1, n)))
+    grown = expand(paired, tuple(d for r, n in zip(reps, shape) for d in (r, n)))
+    return grown.reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+
+@export(function=False)
 def expand_as(input, other):  # noqa: A002
     return expand(input, other.shape)
 
