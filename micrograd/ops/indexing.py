@@ -25,9 +25,12 @@ def nonzero(input, *, as_tuple=False):  # noqa: A002  (PyTorch's argument names)
 @export(inplace=True)
 def masked_fill(input, mask, value):  # noqa: A002
     """input with `value` (a number or a 0-d tensor, differentiably) where the bool `mask` (broadcast) is True."""
-    if not isinstance(mask, Tensor) or mask.dtype != dtypes.bool_:
-        got = mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__
-        raise RuntimeValueError(f"masked_fill_ only supports boolean masks, but got mask with dtype {got}")
+    if not isinstance(mask, Tensor):  # PyTorch's TypeError for a NumPy array or a list
+        raise TypeError(f"masked_fill() received an invalid combination of arguments - got "
+                        f"({type(mask).__module__}.{type(mask).__name__}, {type(value).__name__}): the mask must be "
+                        f"a bool Tensor")
+    if mask.dtype != dtypes.bool_:
+        raise RuntimeValueError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeValueError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
