@@ -1,5 +1,6 @@
-"""Shape bookkeeping for the Numba backend's kernels (backends/numba.py): broadcasts merged into three axes, and
-reduced axes merged into (outer, axis, inner) runs. Pure functions of shapes; no Numba needed."""
+"""Shape bookkeeping for the backends' kernels: broadcasts merged into three axes and reduced axes merged into
+(outer, axis, inner) runs (backends/numba.py), and attention masks as rows (numba's and CUDA's masked softmax).
+Functions of shapes and arrays; no Numba needed."""
 import functools
 import math
 
@@ -69,3 +70,22 @@ def single_run(shape, axes):
         return None
     k = reds[0]
     return (math.prod(n for _, n in runs[:k]), runs[k][1], math.prod(n for _, n in runs[k + 1:]))
+
+
+def keep_rows(xp, keep, shape):
+    """masked_softmax's mask (bool, broadcastable to `shape`; None: everything) as (M, n) rows that row r of the
+    (R, n) scores uses at r % M: one (L, n) pattern when the mask repeats over the leading axes (attention's),
+    else broadcast in full; None when keep does not broadcast to `shape`. For row kernels."""
+    n = shape[-1]
+    if keep is None:
+        return xp.full((1, n), True, np.bool_)
+    if keep.ndim > len(shape):
+        return None
+    full = (1,) * (len(shape) - keep.ndim) + tuple(keep.shape)
+    try:
+        np.broadcast_shapes(full, tuple(shape))
+    except ValueError:
+        return None
+    if len(shape) >= 2 and all(d == 1 for d in full[:-2]):
+        return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full[-2:]), shape[-2:])).reshape(-1, n)
+    return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full), shape)).reshape(-1, n)

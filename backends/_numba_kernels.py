@@ -210,9 +210,7 @@ def softmax_rows(x, out, log):
         row, orow = x[r], out[r]
         m = _row_max(row)
         _exp_shifted(row, m, orow)
-        s = 0.0
-        for k in range(orow.size):  # the sum in order (a float reduction does not vectorise)
-            s += orow[k]
+        s = _sum_in_order(orow)
         if log:
             _log_shifted(row, m, row.dtype.type(math.log(s)), orow)
         else:
@@ -235,10 +233,17 @@ def masked_softmax_rows(x, keep, out):
             orow[:] = 0
             continue
         _masked_exp_shifted(row, krow, m, orow)
-        s = 0.0
-        for k in range(orow.size):
-            s += orow[k]
-        _divide(orow, orow.dtype.type(s))
+        _divide(orow, orow.dtype.type(_sum_in_order(orow)))
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_in_order(row):
+    """The float64 sum of row, element after element (a float reduction in order does not vectorise; the exps
+    before it do)."""
+    s = 0.0
+    for k in range(row.size):
+        s += row[k]
+    return s
 
 
 @njit(cache=True, error_model="numpy")

@@ -39,24 +39,22 @@ except OSError:  # installed without its source (then Numba caches nothing from 
 F32, F64 = np.float32, np.float64
 
 
-@intrinsic
-def _pow2_f32(typingctx, k):
-    """2^k for an integral float32 k in [-126, 127], from its exponent bits."""
-    def codegen(context, builder, signature, args):
-        bits = builder.shl(builder.add(builder.fptosi(args[0], ir.IntType(32)), ir.Constant(ir.IntType(32), 127)),
-                           ir.Constant(ir.IntType(32), 23))
-        return builder.bitcast(bits, ir.FloatType())
-    return types.float32(types.float32), codegen
+def _pow2(numba_type, float_type, width, bias, mantissa):
+    """An intrinsic giving 2^k for an integral float k of `numba_type` in the normal range, built from its exponent
+    bits: (k + bias) << mantissa, read as the float."""
+    @intrinsic
+    def pow2(typingctx, k):
+        def codegen(context, builder, signature, args):
+            ints = ir.IntType(width)
+            bits = builder.shl(builder.add(builder.fptosi(args[0], ints), ir.Constant(ints, bias)),
+                               ir.Constant(ints, mantissa))
+            return builder.bitcast(bits, float_type)
+        return numba_type(numba_type), codegen
+    return pow2
 
 
-@intrinsic
-def _pow2_f64(typingctx, k):
-    """2^k for an integral float64 k in [-1022, 1023], from its exponent bits."""
-    def codegen(context, builder, signature, args):
-        bits = builder.shl(builder.add(builder.fptosi(args[0], ir.IntType(64)), ir.Constant(ir.IntType(64), 1023)),
-                           ir.Constant(ir.IntType(64), 52))
-        return builder.bitcast(bits, ir.DoubleType())
-    return types.float64(types.float64), codegen
+_pow2_f32 = _pow2(types.float32, ir.FloatType(), 32, 127, 23)  # k in [-126, 127]
+_pow2_f64 = _pow2(types.float64, ir.DoubleType(), 64, 1023, 52)  # k in [-1022, 1023]
 
 
 @njit(inline="always", error_model="numpy")

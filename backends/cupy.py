@@ -8,14 +8,15 @@ definition by backends/codegen.py), and the raw kernels below (im2col/col2im, ma
 and backward, softmax-cross-entropy and its backward, attention's masked softmax rows, softmax's gradient, layer
 norm and its input gradient), whose NumPy reference is the reference backend's primitive of the same name.
 conv2d and batch norm run the reference's code here: im2col's kernel with one batched cuBLAS product, and
-CuPy's reductions (a thread per channel would leave the device idle). The tests' NumPy stand-in for `cupy` runs these kernels' own CUDA source, built for the
-CPU by backends/cuda_cpu.py; the GPU tests compare each kernel on the device with the reference and that build.
+CuPy's reductions (a thread per channel would leave the device idle). The tests' NumPy stand-in for `cupy` runs
+these kernels' own CUDA source, built for the CPU by backends/cuda_cpu.py; the GPU tests compare each kernel on the device with the reference and that build.
 
 Importing this module never imports cupy; `check_available()` says what is missing (the package, a usable CUDA
 driver, a device), and the module attribute `backend` is built on first use.
 """
 import numpy as np
 
+from ._layout import keep_rows
 from .reference import ReferenceBackend
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -392,11 +393,12 @@ class CupyBackend(ReferenceBackend):
     # attention's softmax, softmax's gradient and layer norm: one thread per row
     def masked_softmax(self, a, keep):
         a = self.xp.ascontiguousarray(a)
-        if not (self._ok(a) and a.ndim >= 1 and a.size and (keep is None or (
-                type(keep) is self.array_type and keep.dtype == np.bool_ and keep.ndim <= a.ndim))):
+        ok = self._ok(a) and a.ndim >= 1 and a.size and (keep is None or (
+            type(keep) is self.array_type and keep.dtype == np.bool_))
+        rows = keep_rows(self.xp, keep, a.shape) if ok else None
+        if rows is None:
             return super().masked_softmax(a, keep)
         n = a.shape[-1]
-        rows = self.xp.full((1, n), True, np.bool_) if keep is None else _rows_pattern(self.xp, keep, a.shape)
         out = self.xp.empty(a.shape, a.dtype)
         i64 = np.int64
         self._run("mg_masked_softmax", a.dtype, a.size // n, a, rows, out, i64(a.size // n), i64(n), i64(rows.shape[0]))
@@ -432,8 +434,7 @@ class CupyBackend(ReferenceBackend):
         gx = self.xp.empty(x.shape, x.dtype)
         self._run("mg_layer_norm_backward", x.dtype, rows, g, x, mean, invstd, x if weight is None else weight, gx,
                   np.int64(rows), np.int64(d), np.int64(weight is not None))
-        xhat = (x - mean[:, None]) * invstd[:, None]
-        return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
+        return (gx,) + self._layer_norm_param_grads(g, (x - mean[:, None]) * invstd[:, None])
 
     # softmax-cross-entropy: one thread per row forward, one per logit backward
     def _sce_ok(self, logits, targets):
@@ -458,15 +459,6 @@ class CupyBackend(ReferenceBackend):
         self._run("mg_softmax_cross_entropy_backward", logits.dtype, out.size, logits, targets, lse, g, out,
                   np.int64(out.size), np.int64(logits.shape[1]), np.int64(ignore_index))
         return out
-
-
-def _rows_pattern(xp, keep, shape):
-    """keep (bool, broadcastable to `shape`) as (M, n) rows that row r of the (R, n) scores uses at r % M: the
-    (L, n) pattern when keep repeats over the leading axes (attention's mask), else broadcast in full."""
-    full = (1,) * (len(shape) - keep.ndim) + tuple(keep.shape)
-    if len(shape) >= 2 and all(d == 1 for d in full[:-2]):
-        return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full[-2:]), shape[-2:])).reshape(-1, shape[-1])
-    return xp.ascontiguousarray(xp.broadcast_to(keep.reshape(full), shape)).reshape(-1, shape[-1])
 
 
 def __getattr__(name):

@@ -17,8 +17,9 @@ import math
 import numpy as np
 
 from . import elementwise as E
-from ._layout import groups as _groups, layout3 as _layout3, out_shape as _out_shape, single_run as _single_run
-from .numpy import NumpyBackend, rows_plan as _rows_plan
+from ._layout import groups as _groups, keep_rows, layout3 as _layout3, out_shape as _out_shape
+from ._layout import single_run as _single_run
+from .numpy import NumpyBackend
 from .reference import ReferenceBackend, may_overlap
 
 try:
@@ -215,22 +216,12 @@ class NumbaBackend(NumpyBackend):
         return self._softmax(a, axis, False, super().softmax)
 
     def masked_softmax(self, a, keep):
-        if keep is None and _ok(a) and a.ndim >= 1 and a.size:
-            keep = np.ones(a.shape[-1], np.bool_)
-        if not (_ok(a) and a.ndim >= 1 and a.size and type(keep) is np.ndarray and keep.dtype == np.bool_
-                and keep.ndim <= a.ndim):
-            return super().masked_softmax(a, keep)
-        shape = (1,) * (a.ndim - keep.ndim) + keep.shape
-        try:
-            np.broadcast_shapes(shape, a.shape)
-        except ValueError:
+        ok = _ok(a) and a.ndim >= 1 and a.size and (keep is None or (type(keep) is np.ndarray
+                                                                      and keep.dtype == np.bool_))
+        rows = keep_rows(np, keep, a.shape) if ok else None
+        if rows is None:
             return super().masked_softmax(a, keep)
         n = a.shape[-1]
-        if all(d == 1 for d in shape[:-2]):  # one (L, n) pattern for every leading index (attention's mask)
-            rows = np.ascontiguousarray(np.broadcast_to(keep.reshape(shape[-2:] if a.ndim >= 2 else shape),
-                                                        a.shape[-2:] if a.ndim >= 2 else a.shape)).reshape(-1, n)
-        else:
-            rows = np.ascontiguousarray(np.broadcast_to(keep.reshape(shape), a.shape)).reshape(-1, n)
         out = np.empty_like(a)
         K.masked_softmax_rows(a.reshape(-1, n), rows, out.reshape(-1, n))
         return out
@@ -329,43 +320,30 @@ class NumbaBackend(NumpyBackend):
                               np.ascontiguousarray(weight) if affine else x[0], affine, gx, gw, gb)
         return gx, gw.astype(x.dtype), gb.astype(x.dtype)
 
-    # scatter-add: integer arrays on the leading axes (embedding and row-picking gradients) get a kernel
-    def index_add(self, shape, index, values, dtype):
-        plan = _rows_plan(shape, index, values, dtype)
-        if plan is None:
-            return super().index_add(shape, index, values, dtype)
-        pos, vals, rows, d = plan
-        out = np.empty((rows, d), dtype)
+    # scatter-add: integer arrays on the leading axes (embedding and row-picking gradients; the numpy backend's
+    # index_add plans them) get a kernel
+    @staticmethod
+    def _sum_rows(pos, vals, rows, d):
+        out = np.empty((rows, d), vals.dtype)
         K.index_add_rows(pos, vals, out)
-        return out.reshape(shape)
-
-    # convolution and pooling: the kernels work on whole (n, c) image planes
-    def im2col(self, x, kh, kw, stride):
-        if not _ok(x):
-            return super().im2col(x, kh, kw, stride)
-        n, c, h, w = x.shape
-        out = np.empty((n, c, kh, kw, (h - kh) // stride + 1, (w - kw) // stride + 1), x.dtype)
-        K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))
         return out
 
-    # conv2d's chunks (NumpyBackend.conv2d): patches and their sums by the kernels
+    # convolution and pooling: the kernels work on whole (n, c) image planes
+    # im2col / col2im (the reference's allocate, these fill) and conv2d's chunks (NumpyBackend.conv2d), by the kernels
     _conv_dx_wide = False  # col2im's kernel adds rows as vectors: no padded layout needed
+
     def _im2col_into(self, x, kh, kw, stride, out):
+        if not (_ok(x) and _ok(out) and out.dtype == x.dtype):
+            return super()._im2col_into(x, kh, kw, stride, out)
         n, c, h, w = x.shape
         K.im2col(x.reshape(n * c, h, w), kh, kw, stride, out.reshape((n * c,) + out.shape[2:]))
 
     def _col2im_into(self, cols, stride, out):
+        cols = np.ascontiguousarray(cols)
+        if not (_ok(cols) and _ok(out) and out.dtype == cols.dtype):
+            return super()._col2im_into(cols, stride, out)
         n, c, h, w = out.shape
         K.col2im(cols.reshape((n * c,) + cols.shape[2:]), stride, out.reshape(n * c, h, w))
-
-    def col2im(self, cols, shape, stride):
-        cols = np.ascontiguousarray(cols)
-        if not _ok(cols):
-            return super().col2im(cols, shape, stride)
-        n, c, h, w = shape
-        out = np.empty(shape, cols.dtype)
-        K.col2im(cols.reshape((n * c,) + cols.shape[2:]), stride, out.reshape(n * c, h, w))
-        return out
 
     def max_pool2d(self, x, kh, kw, sh, sw):
         if not _ok(x):

@@ -48,19 +48,6 @@ class NumpyBackend(ReferenceBackend):
         self._im2col_into(x[n0:n1], kh, kw, stride, cols)
         return cols.reshape(n1 - n0, k, oh * ow)
 
-    def _im2col_into(self, x, kh, kw, stride, out):
-        """out (N, C, kh, kw, OH, OW) = im2col(x (N, C, H, W)), written in place."""
-        win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-        np.copyto(out, win.transpose(0, 1, 4, 5, 2, 3))
-
-    def _col2im_into(self, cols, stride, out):
-        """out (N, C, H, W) = col2im(cols (N, C, kh, kw, OH, OW)), written in place."""
-        kh, kw, oh, ow = cols.shape[2:]
-        out[...] = 0
-        for i in range(kh):
-            for j in range(kw):
-                out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
-
     def conv2d(self, x, w, stride):
         plan = self._conv_plan(x, w, stride)
         if plan is None:
@@ -179,48 +166,35 @@ class NumpyBackend(ReferenceBackend):
         out[flat] = g.reshape(-1)
         return out.reshape(shape)
 
-    # The tanh GELU and its gradient: the definitions' expressions (backends/elementwise.py), operation for
-    # operation in the same order, written into a few reused arrays; the select for v > 80 (rare) only where it
-    # applies. A third of the reference's time.
-    def _gelu_tanh_v(self, x, sq):
-        """v = -1.5957691216057308 (x + 0.044715 x^3), given sq = x * x."""
-        t = x.dtype.type
-        v = sq * x
+    # The GELUs and their gradients (run through _fast below): the definitions' operations, in the same order, in a
+    # few reused arrays; the tanh GELU's select for v > 80 (rare) only where it applies. A third to a half of the
+    # reference's time.
+    @staticmethod
+    def _gelu_tanh_den(a):
+        """(1 + exp(min(v, 80)), v > 80) with v = -1.5957691216057308 (x + 0.044715 x^3): the tanh GELU is x over
+        the first, and 0 where the second holds."""
+        t = a.dtype.type
+        v = a * a
+        v *= a
         v *= t(0.044715)
-        v += x
+        v += a
         v *= t(-1.5957691216057308)
-        return v
-
-    def gelu_tanh(self, a):
-        if not (_host_float(a) and a.ndim):
-            return super().gelu_tanh(a)
-        with np.errstate(all="ignore"):  # inf * 0 and overflow, as the reference's evaluation allows
-            return self._gelu_tanh(a)
+        big = v > 80
+        np.minimum(v, t(80), out=v)
+        np.exp(v, out=v)
+        v += t(1)
+        return v, big
 
     def _gelu_tanh(self, a):
-        v = self._gelu_tanh_v(a, a * a)
-        big = v > 80
-        np.minimum(v, a.dtype.type(80), out=v)
-        np.exp(v, out=v)
-        v += a.dtype.type(1)
-        np.divide(a, v, out=v)
+        out, big = self._gelu_tanh_den(a)
+        np.divide(a, out, out=out)
         if big.any():
-            v[big] = a[big] * a.dtype.type(0)
-        return v
-
-    def gelu_tanh_backward(self, g, a):
-        if not (_host_float(a) and _host_float(g) and a.ndim and g.shape == a.shape and g.dtype == a.dtype):
-            return super().gelu_tanh_backward(g, a)
-        with np.errstate(all="ignore"):
-            return self._gelu_tanh_backward(g, a)
+            out[big] = a[big] * a.dtype.type(0)
+        return out
 
     def _gelu_tanh_backward(self, g, a):
         t = a.dtype.type
-        s = self._gelu_tanh_v(a, a * a)
-        big = s > 80
-        np.minimum(s, t(80), out=s)
-        np.exp(s, out=s)
-        s += t(1)
+        s, big = self._gelu_tanh_den(a)
         np.divide(t(1), s, out=s)  # s = 1 / (1 + exp(v))
         c = np.clip(a, t(-100), t(100))  # x clipped (the definition's select; NaN stays NaN)
         q = c * c  # q = 0.7978845608028654 (1 + 0.134145 c^2)
@@ -245,14 +219,19 @@ class NumpyBackend(ReferenceBackend):
         plan = rows_plan(shape, index, values, dtype)
         if plan is None:
             return super().index_add(shape, index, values, dtype)
-        pos, vals, rows, d = plan
-        out = np.zeros((rows, d), dtype)
+        return self._sum_rows(*plan).reshape(shape)
+
+    @staticmethod
+    def _sum_rows(pos, vals, rows, d):
+        """out (rows, d) with out[pos[m]] the sum of the rows vals[m] picking it (index_add's plan; numba's kernel
+        overrides)."""
+        out = np.zeros((rows, d), vals.dtype)
         if pos.size:
             order = np.argsort(pos, kind="stable")
             picked = pos[order]
             starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
             out[picked[starts]] = np.add.reduceat(vals[order], starts, axis=0)
-        return out.reshape(shape)
+        return out
 
     def relu(self, a):
         return self._arr(np.maximum(a, a.dtype.type(0)))
@@ -283,31 +262,28 @@ class NumpyBackend(ReferenceBackend):
         x = a.reshape(-1)
         y = np.abs(x)
         with np.errstate(all="ignore"):
-            out = E.erf_from_erfc(x, E.erfc_mid(y))
-            big = y > a.dtype.type(4.0)
-            if big.any():
-                out[big] = E.erf_from_erfc(x[big], E.erfc_big(y[big]))
+            out = E.erf_from_erfc(x, self._erfc_abs(y))
             np.copyto(out, E.erf_small(x), where=y <= a.dtype.type(0.46875))
         return self._arr(out.reshape(a.shape))
 
-    # The exact GELU and its gradient: the definitions' operations in the same order, one_plus_erf as erf's fast
-    # path above evaluates erf (the reference evaluates every branch on every element), in reused arrays.
-    def _one_plus_erf(self, z):
-        y = np.abs(z)
+    @staticmethod
+    def _erfc_abs(y):
+        """erfc(y) for y = |x| >= 0.46875 (its values below are discarded): the mid branch on every element, the
+        rare big one (y > 4) only on its own."""
         tail = E.erfc_mid(y)
-        big = y > z.dtype.type(4.0)
+        big = y > y.dtype.type(4.0)
         if big.any():
             tail[big] = E.erfc_big(y[big])
+        return tail
+
+    def _one_plus_erf(self, z):
+        """The definition one_plus_erf, its branches applied as erf's fast path above applies them."""
+        y = np.abs(z)
+        tail = self._erfc_abs(y)
         out = np.where(z < 0, tail, z.dtype.type(2) - tail)
         np.copyto(out, z.dtype.type(1) + E.erf_small(z), where=y <= z.dtype.type(0.46875))
         np.copyto(out, z, where=z != z)
         return out
-
-    def gelu_erf(self, a):
-        if not (_host_float(a) and a.ndim):
-            return super().gelu_erf(a)
-        with np.errstate(all="ignore"):
-            return self._gelu_erf(a)
 
     def _gelu_erf(self, a):
         t = a.dtype.type
@@ -315,12 +291,6 @@ class NumpyBackend(ReferenceBackend):
         h = t(0.5) * a
         h *= e
         return h
-
-    def gelu_erf_backward(self, g, a):
-        if not (_host_float(a) and _host_float(g) and a.ndim and g.shape == a.shape and g.dtype == a.dtype):
-            return super().gelu_erf_backward(g, a)
-        with np.errstate(all="ignore"):
-            return self._gelu_erf_backward(g, a)
 
     def _gelu_erf_backward(self, g, a):
         t = a.dtype.type
@@ -415,14 +385,30 @@ class NumpyBackend(ReferenceBackend):
             y += x * y.dtype.type(b)
 
 
+def _fast(name):
+    """The primitive `name` as this backend's `_<name>` on C-contiguous host float arrays of one shape and dtype, under
+    errstate as the reference evaluates definitions (inf * 0, overflow), and as the reference otherwise."""
+    def primitive(self, *arrays):
+        a = arrays[-1]
+        if not (a.ndim and all(_host_float(x) and x.shape == a.shape and x.dtype == a.dtype for x in arrays)):
+            return getattr(ReferenceBackend, name)(self, *arrays)
+        with np.errstate(all="ignore"):
+            return getattr(self, "_" + name)(*arrays)
+    primitive.__name__ = primitive.__qualname__ = name
+    return primitive
+
+
+for _name in ("gelu_tanh", "gelu_tanh_backward", "gelu_erf", "gelu_erf_backward"):
+    setattr(NumpyBackend, _name, _fast(_name))
+
 backend = NumpyBackend()
 
 
 def rows_plan(shape, index, values, dtype):
     """index_add's kernel plan (positions, values (M, D), rows, D) when `index` is integer arrays on the
     leading axes followed only by full slices or an Ellipsis, every index in range; else None."""
-    if not isinstance(index, tuple) or np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)) or type(values) is not np.ndarray \
-            or values.dtype != dtype:
+    if not isinstance(index, tuple) or type(values) is not np.ndarray or values.dtype != dtype \
+            or values.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None
     k = 0
     while k < len(index) and type(index[k]) is np.ndarray and index[k].dtype.kind in "iu":

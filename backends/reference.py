@@ -385,9 +385,16 @@ class ReferenceBackend(Backend):
         return q, r
 
     def im2col(self, x, kh, kw, stride):
-        win = self.xp.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-        win = win[:, :, ::stride, ::stride]
-        return self.xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+        n, c, h, w = x.shape
+        out = self.xp.empty((n, c, kh, kw, (h - kh) // stride + 1, (w - kw) // stride + 1), x.dtype)
+        self._im2col_into(x, kh, kw, stride, out)
+        return out
+
+    def _im2col_into(self, x, kh, kw, stride, out):
+        """out (N, C, kh, kw, OH, OW) = im2col(x (N, C, H, W)), written in place (also the numpy backend's
+        conv2d chunks)."""
+        win = self.xp.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+        out[...] = win.transpose(0, 1, 4, 5, 2, 3)
 
     def conv2d(self, x, w, stride):
         n, o, k = x.shape[0], w.shape[0], math.prod(w.shape[1:])
@@ -410,12 +417,19 @@ class ReferenceBackend(Backend):
         return dx, dw
 
     def col2im(self, cols, shape, stride):
-        n, c, kh, kw, oh, ow = cols.shape
-        out = self.xp.zeros(shape, dtype=cols.dtype)
+        out = self.xp.empty(shape, dtype=cols.dtype)
+        self._col2im_into(cols, stride, out)
+        return out
+
+    @staticmethod
+    def _col2im_into(cols, stride, out):
+        """out (N, C, H, W) = col2im(cols (N, C, kh, kw, OH, OW)), written in place (also the numpy backend's
+        conv2d chunks)."""
+        kh, kw, oh, ow = cols.shape[2:]
+        out[...] = 0
         for i in range(kh):
             for j in range(kw):
                 out[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += cols[:, :, i, j]
-        return out
 
     def max_pool2d(self, x, kh, kw, sh, sw):
         xp = self.xp
@@ -507,7 +521,12 @@ class ReferenceBackend(Backend):
         xhat = (x - mean[:, None]) * invstd[:, None]
         gh = g if weight is None else g * weight
         gx = invstd[:, None] * (gh - gh.mean(axis=1, keepdims=True) - xhat * (gh * xhat).mean(axis=1, keepdims=True))
-        return self._arr(gx), (g * xhat).sum(axis=0), g.sum(axis=0)
+        return (self._arr(gx),) + self._layer_norm_param_grads(g, xhat)
+
+    @staticmethod
+    def _layer_norm_param_grads(g, xhat):
+        """layer norm's weight and bias gradients (column sums) given the normalised input xhat."""
+        return (g * xhat).sum(axis=0), g.sum(axis=0)
 
     def lstm_cell(self, z, c):
         xp = self.xp

@@ -4,9 +4,8 @@ import math
 
 from ..autograd import Function
 from ..autograd import forward as fw
-from ..autograd.grad_mode import is_grad_enabled
 from .elementwise import unary
-from .util import composite_backward
+from .util import composite_backward, recorded_backward
 
 __all__ = ["Erf", "Gelu", "Relu", "ReluGrad", "Sigmoid", "SigmoidGrad", "Tanh", "TanhGrad", "erf", "relu", "sigmoid",
            "tanh"]
@@ -186,7 +185,7 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+        if recorded_backward(g, x):  # create_graph or tangents: the composite's gradient, itself differentiable
             return composite_backward(ctx.composite, (x,), g) + (None, None)
         b = x._backend
         out = (b.gelu_tanh_backward if ctx.approximate == "tanh" else b.gelu_erf_backward)(g._data, x._data)

@@ -1,8 +1,8 @@
 """Scaled dot-product attention as one op: softmax(q k^T scale + mask) v, where a row of scores that is -inf
 throughout (every position masked) gets weights 0, not NaN (PyTorch's _safe_softmax).
 
-Its maths is defined once, by the composite in nn.functional (`_attention_composite`: matmuls, a where or an add
-for the mask, softmax, so it can be differentiated any number of times). This Function runs the backends'
+Its maths is defined once, by the composite nn.functional.scaled_dot_product_attention builds (matmuls, a where or
+an add for the mask, softmax, so it can be differentiated any number of times). This Function runs the backends'
 primitives for the forward and the first backward: two matmuls and a fused masked softmax forward (keeping
 only the weights p), and backward
 
@@ -12,9 +12,8 @@ and the composite where more is asked (a backward recorded for create_graph, the
 """
 from ..autograd import Function
 from ..autograd import forward as fw
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .util import composite_backward
+from .util import composite_backward, recorded_backward
 
 __all__ = ["ScaledDotProductAttention"]
 
@@ -43,7 +42,7 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def backward(ctx, g):
         q, k, v = ctx.saved_tensors
-        if is_grad_enabled() or fw.carries(g, q, k, v):  # create_graph, tangents: the composite's gradient
+        if recorded_backward(g, q, k, v):  # create_graph, tangents: the composite's gradient
             return composite_backward(ctx.composite, (q, k, v), g) + (None, None, None, None)
         be = q._backend
         nq, nk, nv = ctx.needs_input_grad[:3]

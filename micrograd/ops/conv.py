@@ -2,9 +2,8 @@
 with a matrix product (nn.functional.conv2d), and Conv2d that composite as one op where a backend fuses it."""
 from ..autograd import Function
 from ..autograd import forward as fw
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .util import composite_backward
+from .util import composite_backward, recorded_backward
 
 __all__ = ["Col2Im", "Conv2d", "Im2Col"]
 
@@ -12,9 +11,9 @@ __all__ = ["Col2Im", "Conv2d", "Im2Col"]
 class Conv2d(Function):
     """The cross-correlation of x (N, C, H, W), already padded, with weight (O, C, kh, kw) at an int stride, as one
     op: the backends' conv2d / conv2d_backward primitives (a NumPy reference over im2col and matmul; the numpy and
-    numba backends run the batch in cache-sized chunks and keep no patches). Its maths is `composite(x, weight)` (Im2Col and a
-    matrix product, nn.functional's), which gives the backward recorded for create_graph and the forward-mode
-    rule, as BatchNorm's."""
+    numba backends run the batch in cache-sized chunks and keep no patches). Its maths is `composite(x, weight)`
+    (Im2Col and a matrix product, nn.functional's), which gives the backward recorded for create_graph and the
+    forward-mode rule, as BatchNorm's."""
 
     @staticmethod
     def forward(ctx, x, weight, stride, composite):
@@ -25,7 +24,7 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        if is_grad_enabled() or fw.carries(g, x, weight):  # create_graph, tangents: the composite's gradient
+        if recorded_backward(g, x, weight):  # create_graph, tangents: the composite's gradient
             return composite_backward(ctx.composite, (x, weight), g) + (None, None)
         be = x._backend
         nx, nw = ctx.needs_input_grad[:2]

@@ -10,9 +10,8 @@ create_graph, and the forward-mode rule.
 """
 from ..autograd import Function
 from ..autograd import forward as fw
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .util import composite_backward
+from .util import composite_backward, recorded_backward
 
 __all__ = ["BatchNorm", "LayerNorm"]
 
@@ -32,7 +31,7 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+        if recorded_backward(g, x, weight, bias):  # create_graph or tangents: the composite's gradient
             return composite_backward(ctx.composite, (x, weight, bias), g) + (None, None, None, None)
         be = x._backend
         gx, gw, gb = be.batch_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,
@@ -63,7 +62,7 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the composite's gradient, itself differentiable
+        if recorded_backward(g, x, weight, bias):  # create_graph or tangents: the composite's gradient
             return composite_backward(ctx.composite, (x, weight, bias), g) + (None, None)
         be = x._backend
         gx, gw, gb = be.layer_norm_backward(g._data, x._data, ctx.mean, ctx.invstd,

@@ -11,11 +11,10 @@ import warnings
 from .. import dtypes, return_types
 from ..autograd import Function
 from ..autograd import forward as fw
-from ..autograd.grad_mode import is_grad_enabled
 from ..errors import RuntimeTypeError, RuntimeValueError
 from ..tensor import Tensor
 from .movement import BroadcastTo, Reshape
-from .util import axis_args, export, keepdims_shape, normalize_axis
+from .util import axis_args, export, keepdims_shape, normalize_axis, recorded_backward
 
 __all__ = ["Amax", "ExtremumDim", "LogSoftmax", "LogSumExp", "Softmax", "StdFromVar", "Sum", "all", "amax", "amin",
            "any", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "std", "std_mean",
@@ -192,7 +191,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.output()
-        if is_grad_enabled() or fw.carries(g, y) or not y.ndim:  # create_graph, tangents, 0-d: recorded ops
+        if recorded_backward(g, y) or not y.ndim:  # create_graph, tangents, 0-d: recorded ops
             return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
         be = y._backend  # the first derivative: one fused pass where the backend has one
         if g.dtype != y.dtype or g.shape != y.shape:

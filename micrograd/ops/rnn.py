@@ -5,6 +5,7 @@ from ..autograd import forward as fw
 from ..tensor import Tensor
 from .movement import Unbind
 from .shape import stack
+from .util import recorded_backward
 
 __all__ = ["LSTMLayer", "lstm_layer"]
 
@@ -77,7 +78,7 @@ class LSTMLayer(Function):
         proj, h0, c0, w_hh = ctx.saved_tensors
         needs = ctx.needs_input_grad[:4]
         create = is_grad_enabled()
-        if create or fw.carries(g_out, g_h, g_c, *ctx.saved_tensors):
+        if recorded_backward(g_out, g_h, g_c, *ctx.saved_tensors):
             # create_graph, or gradients with forward-mode tangents: differentiate the recorded composite
             wanted = [t for t, need in zip((proj, h0, c0, w_hh), needs) if need]
             with autograd.enable_grad():

@@ -122,6 +122,15 @@ def keepdims_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def recorded_backward(*tensors):
+    """Whether a fused op's backward must be its composite's gradient (recorded ops) rather than its primitives:
+    under create_graph, or when the output's gradient or a saved input carries forward-mode tangents (a batched or
+    forward-over-reverse backward)."""
+    from ..autograd import forward as fw
+    from ..autograd.grad_mode import is_grad_enabled
+    return is_grad_enabled() or fw.carries(*tensors)
+
+
 def composite_backward(composite, primals, g):
     """The gradients of composite(*primals) for the output gradient g (None for a primal that is None or needs no
     gradient): the backward of a fused op when more than its first derivative is asked, through the composite that
